@@ -1,0 +1,101 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
+import FindMyWay, { type HTTPMethod } from 'find-my-way'
+import { ApiError, isDatabaseUnavailable } from '../errors.ts'
+
+function send(reply: FastifyReply, status: number, message: string, extra: Record<string, unknown> = {}) {
+  return reply.code(status).type('application/json; charset=utf-8').send({ status: 'error', message, ...extra })
+}
+
+function validationMessage(error: FastifyError): { status: number; message: string } {
+  const context = error.validationContext
+  if (context === 'querystring') return { status: 422, message: 'Invalid query parameters' }
+  if (context === 'body') {
+    const first = error.validation?.[0]
+    if (first?.keyword === 'required') {
+      const field = String((first.params as { missingProperty?: unknown }).missingProperty ?? 'field')
+      return { status: 400, message: `Missing or empty ${field}` }
+    }
+    return { status: 422, message: 'Invalid type' }
+  }
+  return { status: 422, message: 'Invalid request' }
+}
+
+/**
+ * The one place errors become responses: contract envelopes for known failures, a generic message
+ * plus the request id for everything else (the details go to the log, never to the client).
+ * Also answers 405 for a known path with the wrong method, and a JSON 404 for unknown paths.
+ */
+export default fp(async function errors(app: FastifyInstance) {
+  // A private router of every registered (method, path) tells a wrong method from an unknown path.
+  const known = FindMyWay()
+  const methodsByPath = new Map<string, Set<string>>()
+  app.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method]
+    for (const method of methods) {
+      if (method === 'HEAD' || method === 'OPTIONS') continue
+      const set = methodsByPath.get(route.url) ?? new Set<string>()
+      if (set.size === 0) methodsByPath.set(route.url, set)
+      if (!set.has(method)) {
+        set.add(method)
+        known.on(method as HTTPMethod, route.url, () => {}, { path: route.url })
+      }
+    }
+  })
+
+  app.setNotFoundHandler((request: FastifyRequest, reply: FastifyReply) => {
+    const path = request.url.split('?')[0]
+    const allowed = new Set<string>()
+    for (const [pattern, methods] of methodsByPath) {
+      for (const method of methods) {
+        const match = known.find(method as HTTPMethod, path)
+        if (match && (match.store as { path?: string } | undefined)?.path === pattern) allowed.add(method)
+      }
+    }
+    if (allowed.size > 0 && !allowed.has(request.method)) {
+      if (allowed.has('GET')) allowed.add('HEAD')
+      reply.header('allow', [...allowed].sort().join(', '))
+      return send(reply, 405, 'Method not allowed')
+    }
+    return send(reply, 404, 'Not found')
+  })
+
+  app.setErrorHandler((error: FastifyError | ApiError | Error, request, reply) => {
+    if (error instanceof ApiError) {
+      reply.headers(error.headers)
+      return send(reply, error.statusCode, error.message)
+    }
+    const fe = error as FastifyError
+    if (fe.validation) {
+      const { status, message } = validationMessage(fe)
+      return send(reply, status, message)
+    }
+    if (isDatabaseUnavailable(error)) {
+      request.log.error({ reqId: request.id, err: { message: error.message, code: fe.code } }, 'database unavailable')
+      reply.header('retry-after', '5')
+      return send(reply, 503, 'Service temporarily unavailable: the database cannot be reached', {
+        request_id: request.id,
+      })
+    }
+    switch (fe.code) {
+      case 'FST_ERR_CTP_BODY_TOO_LARGE':
+        return send(reply, 413, 'Request body too large')
+      case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+        return send(reply, 415, 'Unsupported content type: send application/json')
+      case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+        return send(reply, 400, 'Missing request body')
+      case 'FST_ERR_CTP_INVALID_JSON_BODY':
+        return send(reply, 400, 'Request body is not valid JSON')
+      case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+        return send(reply, 400, 'Invalid Content-Length')
+    }
+    const status = fe.statusCode ?? 500
+    if (status >= 400 && status < 500) {
+      // Framework-level client errors (malformed URL, bad JSON, …): their messages are safe.
+      if (error instanceof SyntaxError) return send(reply, 400, 'Request body is not valid JSON')
+      return send(reply, status, error.message || 'Bad request')
+    }
+    request.log.error({ reqId: request.id, err: error }, 'unhandled error')
+    return send(reply, 500, 'Internal server error', { request_id: request.id })
+  })
+})

@@ -1,0 +1,8 @@
+import { Type } from '@sinclair/typebox'
+
+/** The contract's error envelope; 5xx bodies add the request id. */
+export const ErrorSchema = Type.Object({
+  status: Type.Literal('error'),
+  message: Type.String(),
+  request_id: Type.Optional(Type.String()),
+})

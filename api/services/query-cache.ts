@@ -1,0 +1,113 @@
+import { Redis } from 'ioredis'
+
+/**
+ * A short-lived cache of query results (list, search, stats) that never serves data across a write.
+ * Every key is scoped by a generation number; a write bumps the generation after it commits and before
+ * its response is sent, so any request that starts after a write can only see entries computed after
+ * it. Entries of older generations simply age out. In-process by default; Redis when several API
+ * instances must share one generation.
+ */
+export interface QueryCache {
+  get<T>(key: string): Promise<T | undefined>
+  set(key: string, value: unknown): Promise<void>
+  /** Call after a committed write that changes profiles. */
+  invalidate(): Promise<void>
+  close(): Promise<void>
+}
+
+export class MemoryQueryCache implements QueryCache {
+  private generation = 0
+  private readonly entries = new Map<string, { value: unknown; expires: number; generation: number }>()
+
+  constructor(
+    private readonly ttlMs: number,
+    private readonly maxEntries = 5000,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async get<T>(key: string): Promise<T | undefined> {
+    const entry = this.entries.get(key)
+    if (!entry) return undefined
+    if (entry.generation !== this.generation || entry.expires <= this.now()) {
+      this.entries.delete(key)
+      return undefined
+    }
+    return entry.value as T
+  }
+
+  async set(key: string, value: unknown): Promise<void> {
+    if (this.ttlMs <= 0) return
+    if (this.entries.size >= this.maxEntries) {
+      // Maps iterate in insertion order: drop the oldest tenth.
+      let drop = Math.ceil(this.maxEntries / 10)
+      for (const k of this.entries.keys()) {
+        this.entries.delete(k)
+        if (--drop === 0) break
+      }
+    }
+    this.entries.set(key, { value, expires: this.now() + this.ttlMs, generation: this.generation })
+  }
+
+  async invalidate(): Promise<void> {
+    this.generation++
+    this.entries.clear()
+  }
+
+  async close(): Promise<void> {
+    this.entries.clear()
+  }
+}
+
+export class RedisQueryCache implements QueryCache {
+  private readonly redis: Redis
+  private readonly prefix: string
+
+  constructor(
+    url: string,
+    private readonly ttlSeconds: number,
+    private readonly onError: (error: unknown) => void,
+    prefix = 'insighta:q',
+  ) {
+    this.prefix = prefix
+    // Fail fast: a cache that is down must cost a request nothing but a miss.
+    this.redis = new Redis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 1000 })
+    this.redis.on('error', () => {})
+  }
+
+  private async generation(): Promise<string> {
+    return (await this.redis.get(`${this.prefix}:gen`)) ?? '0'
+  }
+
+  async get<T>(key: string): Promise<T | undefined> {
+    if (this.ttlSeconds <= 0) return undefined
+    try {
+      const raw = await this.redis.get(`${this.prefix}:${await this.generation()}:${key}`)
+      return raw === null ? undefined : (JSON.parse(raw) as T)
+    } catch (error) {
+      this.onError(error)
+      return undefined
+    }
+  }
+
+  async set(key: string, value: unknown): Promise<void> {
+    if (this.ttlSeconds <= 0) return
+    try {
+      const gen = await this.generation()
+      await this.redis.set(`${this.prefix}:${gen}:${key}`, JSON.stringify(value), 'EX', this.ttlSeconds)
+    } catch (error) {
+      this.onError(error)
+    }
+  }
+
+  async invalidate(): Promise<void> {
+    try {
+      await this.redis.incr(`${this.prefix}:gen`)
+    } catch (error) {
+      this.onError(error)
+    }
+  }
+
+  async close(): Promise<void> {
+    this.redis.disconnect()
+  }
+}

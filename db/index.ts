@@ -1,0 +1,46 @@
+import { Kysely, PostgresDialect } from 'kysely'
+import pg from 'pg'
+import type { Database } from './types.ts'
+
+export type { Database } from './types.ts'
+
+export interface DbConfig {
+  databaseUrl: string
+  /** pool size; the embedded database multiplexes one session, so it runs with 1 */
+  poolMax: number
+  /** abort a statement that runs longer than this (ms); 0 disables */
+  statementTimeoutMs?: number
+  /** how long to wait for a free connection or a TCP connect before failing (ms) */
+  connectionTimeoutMs?: number
+}
+
+export interface Db {
+  db: Kysely<Database>
+  pool: pg.Pool
+  close(): Promise<void>
+}
+
+// int8 (count(*)) and numeric arrive as strings by default; every such value here fits a double.
+pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v))
+pg.types.setTypeParser(pg.types.builtins.NUMERIC, (v) => Number(v))
+
+export function createDb(config: DbConfig): Db {
+  const pool = new pg.Pool({
+    connectionString: config.databaseUrl,
+    max: config.poolMax,
+    connectionTimeoutMillis: config.connectionTimeoutMs ?? 5000,
+    idleTimeoutMillis: 30_000,
+    statement_timeout: config.statementTimeoutMs || undefined,
+    application_name: 'insighta',
+  })
+  // A dropped idle connection (database restarted) must not crash the process: the pool discards it.
+  pool.on('error', () => {})
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
+  return {
+    db,
+    pool,
+    async close() {
+      await db.destroy()
+    },
+  }
+}

@@ -1,0 +1,233 @@
+import { sql, type Kysely, type SelectQueryBuilder, type Transaction } from 'kysely'
+import type pg from 'pg'
+import Cursor from 'pg-cursor'
+import type { Database, ProfilesTable } from '../types.ts'
+
+/** A profile row as selected (created_at as a Date). */
+export type ProfileRow = Omit<ProfilesTable, 'created_at'> & { created_at: Date }
+
+/** What the repository filters on; age groups are already resolved to age bounds by the caller. */
+export interface ProfileWhere {
+  gender?: 'male' | 'female'
+  country_id?: string
+  min_age?: number
+  max_age?: number
+  min_gender_probability?: number
+  min_country_probability?: number
+}
+
+export const SORT_COLUMNS = ['age', 'created_at', 'gender_probability', 'country_probability', 'name'] as const
+export type SortColumn = (typeof SORT_COLUMNS)[number]
+export interface ProfileSort {
+  column: SortColumn
+  direction: 'asc' | 'desc'
+}
+
+export type NewProfile = Omit<ProfilesTable, 'created_at'> & { created_at?: Date }
+
+type Executor = Kysely<Database> | Transaction<Database>
+
+const PROFILE_COLUMNS = [
+  'id',
+  'name',
+  'gender',
+  'gender_probability',
+  'age',
+  'age_group',
+  'country_id',
+  'country_name',
+  'country_probability',
+  'created_at',
+] as const
+
+function applyWhere<O>(
+  query: SelectQueryBuilder<Database, 'profiles', O>,
+  where: ProfileWhere,
+): SelectQueryBuilder<Database, 'profiles', O> {
+  let q = query
+  if (where.gender !== undefined) q = q.where('gender', '=', where.gender)
+  if (where.country_id !== undefined) q = q.where('country_id', '=', where.country_id)
+  if (where.min_age !== undefined) q = q.where('age', '>=', where.min_age)
+  if (where.max_age !== undefined) q = q.where('age', '<=', where.max_age)
+  if (where.min_gender_probability !== undefined) q = q.where('gender_probability', '>=', where.min_gender_probability)
+  if (where.min_country_probability !== undefined)
+    q = q.where('country_probability', '>=', where.min_country_probability)
+  return q
+}
+
+function usesOnlyCountedColumns(where: ProfileWhere): boolean {
+  return where.min_gender_probability === undefined && where.min_country_probability === undefined
+}
+
+function countsQuery(db: Executor, where: ProfileWhere) {
+  let q = db.selectFrom('profile_counts')
+  if (where.gender !== undefined) q = q.where('gender', '=', where.gender)
+  if (where.country_id !== undefined) q = q.where('country_id', '=', where.country_id)
+  if (where.min_age !== undefined) q = q.where('age', '>=', where.min_age)
+  if (where.max_age !== undefined) q = q.where('age', '<=', where.max_age)
+  return q
+}
+
+export async function findProfileById(db: Executor, id: string): Promise<ProfileRow | undefined> {
+  return db.selectFrom('profiles').select(PROFILE_COLUMNS).where('id', '=', id).executeTakeFirst()
+}
+
+/** Case-insensitive, trimmed match: the uniqueness rule of the contract. */
+export async function findProfileByName(db: Executor, name: string): Promise<ProfileRow | undefined> {
+  return db
+    .selectFrom('profiles')
+    .select(PROFILE_COLUMNS)
+    .where(sql`lower(name)`, '=', name.trim().toLowerCase())
+    .executeTakeFirst()
+}
+
+/** Inserts one profile; undefined when the name already exists (nothing written). */
+export async function insertProfile(db: Executor, profile: NewProfile): Promise<ProfileRow | undefined> {
+  return db
+    .insertInto('profiles')
+    .values(profile)
+    .onConflict((oc) => oc.expression(sql`lower(name)`).doNothing())
+    .returning(PROFILE_COLUMNS)
+    .executeTakeFirst()
+}
+
+/**
+ * Inserts many profiles in one statement whatever their number (ten array parameters, unnested by
+ * Postgres), skipping names that exist already or repeat inside the batch (ON CONFLICT on
+ * lower(name)). Returns how many rows were inserted; the rest of the batch were duplicates.
+ */
+export async function insertProfilesBatch(db: Executor, profiles: readonly NewProfile[]): Promise<number> {
+  if (profiles.length === 0) return 0
+  const now = new Date()
+  const col = <K extends keyof NewProfile>(key: K) => profiles.map((p) => p[key])
+  const result = await sql<{ inserted: number }>`
+    WITH inserted AS (
+      INSERT INTO profiles (id, name, gender, gender_probability, age, age_group, country_id, country_name,
+                            country_probability, created_at)
+      SELECT * FROM unnest(
+        ${col('id')}::uuid[], ${col('name')}::text[], ${col('gender')}::text[],
+        ${col('gender_probability')}::float8[], ${col('age')}::int[], ${col('age_group')}::text[],
+        ${col('country_id')}::text[], ${col('country_name')}::text[], ${col('country_probability')}::float8[],
+        ${profiles.map((p) => (p.created_at ?? now).toISOString())}::timestamptz[])
+      ON CONFLICT (lower(name)) DO NOTHING
+      RETURNING 1
+    )
+    SELECT count(*)::int AS inserted FROM inserted`.execute(db)
+  return result.rows[0]?.inserted ?? 0
+}
+
+export async function deleteProfile(db: Executor, id: string): Promise<boolean> {
+  const result = await db.deleteFrom('profiles').where('id', '=', id).executeTakeFirst()
+  return result.numDeletedRows > 0n
+}
+
+export async function listProfiles(
+  db: Executor,
+  where: ProfileWhere,
+  sort: ProfileSort,
+  limit: number,
+  offset: number,
+): Promise<ProfileRow[]> {
+  return applyWhere(db.selectFrom('profiles').select(PROFILE_COLUMNS), where)
+    .orderBy(sort.column, sort.direction)
+    .orderBy('id', sort.direction)
+    .limit(limit)
+    .offset(offset)
+    .execute()
+}
+
+/** The exact number of profiles matching; from the maintained counts when the filter allows. */
+export async function countProfiles(db: Executor, where: ProfileWhere): Promise<number> {
+  if (where.min_age !== undefined && where.max_age !== undefined && where.min_age > where.max_age) return 0
+  if (usesOnlyCountedColumns(where)) {
+    const row = await countsQuery(db, where)
+      .select(sql<number>`coalesce(sum(n), 0)::int8`.as('total'))
+      .executeTakeFirstOrThrow()
+    return Number(row.total)
+  }
+  const row = await applyWhere(db.selectFrom('profiles'), where)
+    .select(sql<number>`count(*)`.as('total'))
+    .executeTakeFirstOrThrow()
+  return Number(row.total)
+}
+
+export interface ProfileStats {
+  total: number
+  by_gender: { gender: string; count: number }[]
+  by_age: { age: number; count: number }[]
+  by_country: { country_id: string; count: number }[]
+}
+
+/**
+ * Counts by gender, by single year of age and by country for a filter; callers derive age groups and
+ * histogram buckets from by_age. One grouped pass over (gender, age, country) feeds all three.
+ */
+export async function profileStats(db: Executor, where: ProfileWhere): Promise<ProfileStats> {
+  type Cell = { gender: string; age: number; country_id: string; n: number }
+  let cells: Cell[]
+  if (usesOnlyCountedColumns(where)) {
+    cells = await countsQuery(db, where).select(['gender', 'age', 'country_id', 'n']).where('n', '>', 0).execute()
+  } else {
+    cells = await applyWhere(db.selectFrom('profiles'), where)
+      .select(['gender', 'age', 'country_id', sql<number>`count(*)`.as('n')])
+      .groupBy(['gender', 'age', 'country_id'])
+      .execute()
+  }
+  const byGender = new Map<string, number>()
+  const byAge = new Map<number, number>()
+  const byCountry = new Map<string, number>()
+  let total = 0
+  for (const cell of cells) {
+    const n = Number(cell.n)
+    total += n
+    byGender.set(cell.gender, (byGender.get(cell.gender) ?? 0) + n)
+    byAge.set(cell.age, (byAge.get(cell.age) ?? 0) + n)
+    byCountry.set(cell.country_id, (byCountry.get(cell.country_id) ?? 0) + n)
+  }
+  return {
+    total,
+    by_gender: [...byGender].map(([gender, count]) => ({ gender, count })).sort((a, b) => b.count - a.count),
+    by_age: [...byAge].map(([age, count]) => ({ age, count })).sort((a, b) => a.age - b.age),
+    by_country: [...byCountry]
+      .map(([country_id, count]) => ({ country_id, count }))
+      .sort((a, b) => b.count - a.count || a.country_id.localeCompare(b.country_id)),
+  }
+}
+
+/**
+ * Streams every matching profile in sort order through a server-side cursor, `batchSize` rows at a
+ * time, holding one connection for the duration. The caller must consume or return the iterator.
+ */
+export async function* streamProfiles(
+  pool: pg.Pool,
+  db: Kysely<Database>,
+  where: ProfileWhere,
+  sort: ProfileSort,
+  batchSize = 2000,
+): AsyncGenerator<ProfileRow[]> {
+  const compiled = applyWhere(db.selectFrom('profiles').select(PROFILE_COLUMNS), where)
+    .orderBy(sort.column, sort.direction)
+    .orderBy('id', sort.direction)
+    .compile()
+  const client = await pool.connect()
+  const cursor = client.query(new Cursor<ProfileRow>(compiled.sql, compiled.parameters as unknown[]))
+  let failed = false
+  try {
+    for (;;) {
+      const rows = await cursor.read(batchSize)
+      if (rows.length === 0) return
+      yield rows
+    }
+  } catch (error) {
+    failed = true
+    throw error
+  } finally {
+    try {
+      await cursor.close()
+    } catch {
+      failed = true
+    }
+    // A connection whose cursor failed may be mid-protocol: discard it rather than reuse it.
+    client.release(failed ? true : undefined)
+  }
+}
