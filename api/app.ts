@@ -4,13 +4,21 @@ import { Ajv } from 'ajv'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { Db } from '../db/index.ts'
 import type { ApiConfig } from './config.ts'
+import auth from './plugins/auth.ts'
+import clientIp from './plugins/client-ip.ts'
 import errors from './plugins/errors.ts'
 import openapi from './plugins/openapi.ts'
 import requestLog, { genRequestId, loggerOptions, quietLogController } from './plugins/request-log.ts'
+import rateLimits from './plugins/rate-limit.ts'
 import versionHeader from './plugins/version-header.ts'
+import authRoutes from './routes/auth/index.ts'
 import health from './routes/health.ts'
 import profiles from './routes/profiles/index.ts'
+import sessionRoutes from './routes/sessions/index.ts'
+import userRoutes from './routes/users/index.ts'
+import { systemClock, systemRandom, type Clock, type RandomBytes } from './services/clock.ts'
 import { EnrichmentClient } from './services/enrichment.ts'
+import { createIdentity } from './services/identity.ts'
 import { MemoryQueryCache, RedisQueryCache, type QueryCache } from './services/query-cache.ts'
 import './types.ts'
 
@@ -20,6 +28,12 @@ export interface ApiDeps {
   /** pino options or an instance's logger; false = silent (tests) */
   logger?: FastifyServerOptions['logger']
   queryCache?: QueryCache
+  /** ms since the epoch; token expiry, codes, sessions and rate-limit windows read it (tests move it) */
+  clock?: Clock
+  /** random bytes for tokens, codes and states (tests may make them predictable) */
+  random?: RandomBytes
+  /** write log lines here instead of stdout (tests read them) */
+  logStream?: NodeJS.WritableStream
 }
 
 /**
@@ -38,8 +52,11 @@ function validatorCompiler() {
 
 export async function buildApiApp(deps: ApiDeps) {
   const { config } = deps
+  if (config.deployment === 'production' && config.auth.testCodeEnabled) {
+    throw new Error('AUTH_TEST_CODE_ENABLED is refused in production')
+  }
   const app = Fastify({
-    logger: deps.logger ?? loggerOptions(config.logLevel),
+    logger: deps.logger ?? { ...loggerOptions(config.logLevel), ...(deps.logStream ? { stream: deps.logStream } : {}) },
     logController: quietLogController(),
     genReqId: genRequestId,
     // a hop count is valid for proxy-addr even though Fastify's types only list the other forms
@@ -48,6 +65,8 @@ export async function buildApiApp(deps: ApiDeps) {
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
   }).withTypeProvider<TypeBoxTypeProvider>()
   app.setValidatorCompiler(validatorCompiler())
+  // A JSON API: a text/plain body is a 415, not a string that fails validation later.
+  app.removeContentTypeParser('text/plain')
 
   app.decorate('db', deps.db)
   const queryCache =
@@ -58,6 +77,18 @@ export async function buildApiApp(deps: ApiDeps) {
   app.decorate('queryCache', queryCache)
   app.decorate('enrichment', new EnrichmentClient(config.enrichment))
   app.addHook('onClose', async () => queryCache.close())
+  const identity = createIdentity({
+    db: deps.db,
+    config: config.auth,
+    clock: deps.clock ?? systemClock,
+    random: deps.random ?? systemRandom,
+  })
+  app.decorate('identity', identity)
+  if (config.auth.jwtSecretGenerated) {
+    app.log.warn('JWT_SECRET is not set: using a random secret for this process (tokens die with it; set one to share across restarts and instances)')
+  }
+  if (!identity.github.configured) app.log.warn('GITHUB_CLIENT_ID/GITHUB_CLIENT_SECRET not set: GitHub login is unavailable')
+  if (config.auth.testCodeEnabled) app.log.warn('AUTH_TEST_CODE_ENABLED: the grader shortcut (code=test_code) is ON — never in production')
 
   await app.register(errors)
   await app.register(requestLog)
@@ -69,10 +100,22 @@ export async function buildApiApp(deps: ApiDeps) {
     exposedHeaders: ['X-API-Version', 'X-Request-Id', 'Retry-After', 'Content-Disposition', 'WWW-Authenticate'],
     maxAge: 600,
   })
+  await app.register(clientIp, { clients: identity.clients })
+  // Order matters: version header, then rate limits, then authentication (contract §2).
   await app.register(versionHeader)
+  await app.register(rateLimits, {
+    ...config.auth.rateLimit,
+    redisUrl: config.redisUrl,
+    clock: identity.clock,
+    tokens: identity.tokens,
+  })
+  await app.register(auth, { identity })
   await app.register(openapi)
 
   await app.register(health)
+  await app.register(authRoutes, { prefix: '/auth' })
+  await app.register(userRoutes, { prefix: '/api/users' })
+  await app.register(sessionRoutes, { prefix: '/api/sessions' })
   await app.register(profiles, { prefix: '/api/profiles' })
   return app
 }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import { Type } from '@sinclair/typebox'
 import { csvList, parseEnv } from './env-schema.ts'
 
@@ -25,7 +26,37 @@ export const ApiEnvSchema = Type.Object({
   NATIONALIZE_URL: Type.String({ pattern: '^https?://', default: 'https://api.nationalize.io' }),
   ENRICHMENT_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 60000, default: 4000 }),
   ENRICHMENT_CACHE_SIZE: Type.Integer({ minimum: 0, default: 10000 }),
+
+  // Identity (docs/auth.md)
+  JWT_SECRET: Type.Optional(Type.String()),
+  JWT_PREVIOUS_SECRET: Type.Optional(Type.String()),
+  JWT_ISSUER: Type.String({ minLength: 1, default: 'insighta-api' }),
+  JWT_AUDIENCE: Type.String({ minLength: 1, default: 'insighta' }),
+  ACCESS_TOKEN_TTL_SECONDS: Type.Integer({ minimum: 10, maximum: 3600, default: 180 }),
+  REFRESH_TOKEN_IDLE_SECONDS: Type.Integer({ minimum: 30, maximum: 30 * 86400, default: 300 }),
+  SESSION_ABSOLUTE_SECONDS: Type.Integer({ minimum: 60, maximum: 365 * 86400, default: 7 * 86400 }),
+  REFRESH_RETRY_WINDOW_SECONDS: Type.Integer({ minimum: 0, maximum: 60, default: 10 }),
+  AUTH_CACHE_TTL_MS: Type.Integer({ minimum: 0, maximum: 5000, default: 2000 }),
+  AUTH_CODE_TTL_SECONDS: Type.Integer({ minimum: 5, maximum: 60, default: 60 }),
+  LOGIN_STATE_TTL_SECONDS: Type.Integer({ minimum: 60, maximum: 3600, default: 600 }),
+  GITHUB_CLIENT_ID: Type.Optional(Type.String()),
+  GITHUB_CLIENT_SECRET: Type.Optional(Type.String()),
+  GITHUB_OAUTH_URL: Type.String({ pattern: '^https?://', default: 'https://github.com' }),
+  GITHUB_API_URL: Type.String({ pattern: '^https?://', default: 'https://api.github.com' }),
+  GITHUB_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 60000, default: 5000 }),
+  API_PUBLIC_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
+  PORTAL_CLIENT_SECRET: Type.Optional(Type.String()),
+  PORTAL_REDIRECT_URI: Type.String({ pattern: '^https?://', default: 'http://localhost:3001/auth/callback' }),
+  ADMIN_GITHUB_LOGINS: Type.String({ default: '' }),
+  ADMIN_GITHUB_IDS: Type.String({ pattern: '^[0-9, ]*$', default: '' }),
+  AUTH_TEST_CODE_ENABLED: Type.Boolean({ default: false }),
+  RATE_LIMIT_AUTH_PER_MINUTE: Type.Integer({ minimum: 1, default: 10 }),
+  RATE_LIMIT_API_PER_MINUTE: Type.Integer({ minimum: 1, default: 60 }),
+  RATE_LIMIT_WINDOW_SECONDS: Type.Integer({ minimum: 1, maximum: 3600, default: 60 }),
 })
+
+/** Secrets that sign tokens must be long enough that guessing them is hopeless. */
+export const MIN_SECRET_LENGTH = 32
 
 export interface ApiConfig {
   deployment: 'development' | 'test' | 'production'
@@ -49,6 +80,44 @@ export interface ApiConfig {
     timeoutMs: number
     cacheSize: number
   }
+  auth: AuthConfig
+}
+
+export interface AuthConfig {
+  /** signs new access tokens (and keys the sealing of refresh-retry successors) */
+  jwtSecret: string
+  /** true when no JWT_SECRET was configured and a random one was made for this process (dev/test) */
+  jwtSecretGenerated: boolean
+  /** still accepted for verification while secrets rotate */
+  jwtPreviousSecret: string | undefined
+  jwtIssuer: string
+  jwtAudience: string
+  accessTokenTtlSeconds: number
+  refreshTokenIdleSeconds: number
+  sessionAbsoluteSeconds: number
+  refreshRetryWindowSeconds: number
+  cacheTtlMs: number
+  authCodeTtlSeconds: number
+  loginStateTtlSeconds: number
+  github: {
+    clientId: string | undefined
+    clientSecret: string | undefined
+    oauthUrl: string
+    apiUrl: string
+    timeoutMs: number
+  }
+  /** the API's own origin as browsers and GitHub reach it; the GitHub callback is built from it */
+  publicUrl: string
+  portalClientSecret: string | undefined
+  portalRedirectUri: string
+  adminLogins: string[]
+  adminGithubIds: number[]
+  testCodeEnabled: boolean
+  rateLimit: {
+    authPerWindow: number
+    apiPerWindow: number
+    windowMs: number
+  }
 }
 
 function parseTrustProxy(value: string): ApiConfig['trustProxy'] {
@@ -58,8 +127,36 @@ function parseTrustProxy(value: string): ApiConfig['trustProxy'] {
   return csvList(value)
 }
 
+function stripTrailingSlash(url: string): string {
+  return url.replace(/\/+$/, '')
+}
+
+/**
+ * Settings that are dangerous in production are refused at startup rather than tolerated: a missing
+ * or short signing secret, the grader's test-code shortcut, and plain-HTTP GitHub endpoints (which is
+ * what pointing production at the GitHub stand-in would look like).
+ */
+function checkProduction(e: ReturnType<typeof parseEnv<typeof ApiEnvSchema>>): string[] {
+  const problems: string[] = []
+  if (e.DEPLOYMENT_ENV !== 'production') return problems
+  if (!e.JWT_SECRET || e.JWT_SECRET.length < MIN_SECRET_LENGTH)
+    problems.push(`JWT_SECRET: required in production, at least ${MIN_SECRET_LENGTH} characters`)
+  if (e.JWT_PREVIOUS_SECRET !== undefined && e.JWT_PREVIOUS_SECRET.length < MIN_SECRET_LENGTH)
+    problems.push(`JWT_PREVIOUS_SECRET: at least ${MIN_SECRET_LENGTH} characters`)
+  if (e.PORTAL_CLIENT_SECRET !== undefined && e.PORTAL_CLIENT_SECRET.length < MIN_SECRET_LENGTH)
+    problems.push(`PORTAL_CLIENT_SECRET: at least ${MIN_SECRET_LENGTH} characters in production`)
+  if (e.AUTH_TEST_CODE_ENABLED) problems.push('AUTH_TEST_CODE_ENABLED: refused in production')
+  if (!e.GITHUB_OAUTH_URL.startsWith('https://') || !e.GITHUB_API_URL.startsWith('https://'))
+    problems.push('GITHUB_OAUTH_URL/GITHUB_API_URL: must be https in production (the GitHub stand-in is for development only)')
+  if (!e.API_PUBLIC_URL) problems.push('API_PUBLIC_URL: required in production')
+  return problems
+}
+
 export function loadApiConfig(env: Record<string, string | undefined> = process.env): ApiConfig {
   const e = parseEnv(ApiEnvSchema, env)
+  const problems = checkProduction(e)
+  if (problems.length > 0) throw new Error(`invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`)
+  const jwtSecret = e.JWT_SECRET ?? randomBytes(32).toString('base64url')
   return {
     deployment: e.DEPLOYMENT_ENV,
     host: e.HOST,
@@ -79,6 +176,38 @@ export function loadApiConfig(env: Record<string, string | undefined> = process.
       nationalizeUrl: e.NATIONALIZE_URL,
       timeoutMs: e.ENRICHMENT_TIMEOUT_MS,
       cacheSize: e.ENRICHMENT_CACHE_SIZE,
+    },
+    auth: {
+      jwtSecret,
+      jwtSecretGenerated: e.JWT_SECRET === undefined,
+      jwtPreviousSecret: e.JWT_PREVIOUS_SECRET,
+      jwtIssuer: e.JWT_ISSUER,
+      jwtAudience: e.JWT_AUDIENCE,
+      accessTokenTtlSeconds: e.ACCESS_TOKEN_TTL_SECONDS,
+      refreshTokenIdleSeconds: e.REFRESH_TOKEN_IDLE_SECONDS,
+      sessionAbsoluteSeconds: e.SESSION_ABSOLUTE_SECONDS,
+      refreshRetryWindowSeconds: e.REFRESH_RETRY_WINDOW_SECONDS,
+      cacheTtlMs: e.AUTH_CACHE_TTL_MS,
+      authCodeTtlSeconds: e.AUTH_CODE_TTL_SECONDS,
+      loginStateTtlSeconds: e.LOGIN_STATE_TTL_SECONDS,
+      github: {
+        clientId: e.GITHUB_CLIENT_ID,
+        clientSecret: e.GITHUB_CLIENT_SECRET,
+        oauthUrl: stripTrailingSlash(e.GITHUB_OAUTH_URL),
+        apiUrl: stripTrailingSlash(e.GITHUB_API_URL),
+        timeoutMs: e.GITHUB_TIMEOUT_MS,
+      },
+      publicUrl: stripTrailingSlash(e.API_PUBLIC_URL ?? `http://${e.HOST.includes(':') ? `[${e.HOST}]` : e.HOST}:${e.PORT}`),
+      portalClientSecret: e.PORTAL_CLIENT_SECRET,
+      portalRedirectUri: e.PORTAL_REDIRECT_URI,
+      adminLogins: csvList(e.ADMIN_GITHUB_LOGINS).map((l) => l.toLowerCase()),
+      adminGithubIds: csvList(e.ADMIN_GITHUB_IDS).map(Number),
+      testCodeEnabled: e.AUTH_TEST_CODE_ENABLED,
+      rateLimit: {
+        authPerWindow: e.RATE_LIMIT_AUTH_PER_MINUTE,
+        apiPerWindow: e.RATE_LIMIT_API_PER_MINUTE,
+        windowMs: e.RATE_LIMIT_WINDOW_SECONDS * 1000,
+      },
     },
   }
 }

@@ -1,20 +1,47 @@
 import type { Db } from '../db/index.ts'
 import type { EnrichmentClient } from './services/enrichment.ts'
+import type { Identity } from './services/identity.ts'
 import type { QueryCache } from './services/query-cache.ts'
+import type { AuthenticatedUser } from './services/sessions.ts'
 
 export type Role = 'admin' | 'analyst'
+
+/** A route's access declaration: `public`, or the roles that may call it. */
+export type Access = 'public' | readonly Role[]
+
+/** One registered route and what it declared (undefined = nothing, which is denied at request time). */
+export interface RouteAccessEntry {
+  method: string
+  url: string
+  access: Access | undefined
+}
 
 declare module 'fastify' {
   interface FastifyInstance {
     db: Db
     queryCache: QueryCache
     enrichment: EnrichmentClient
+    identity: Identity
+    /** every route registered after the auth plugin, with its declared access (the declaration test reads it) */
+    routeAccess: RouteAccessEntry[]
+  }
+  interface FastifyRequest {
+    /** set by the auth plugin on every non-public route; null on public ones */
+    user: AuthenticatedUser | null
+    /**
+     * The end user's address: the socket (or trusted-proxy) address, or — for the portal's
+     * server-to-server calls carrying its verified client secret — the address the portal forwards.
+     */
+    clientIp: string
+    /** true when the portal's client secret header verified on this request */
+    viaPortal: boolean
   }
   interface FastifyContextConfig {
     /**
      * Who may call the route. `public` routes need no token; otherwise a valid access token whose
-     * role is listed. Every route under /api/ must declare this (a test enforces it).
+     * user's current role is listed. Every route must declare this: a route without it is refused
+     * (fail closed), and a test enumerates the routes.
      */
-    access?: 'public' | readonly Role[]
+    access?: Access
   }
 }

@@ -33,8 +33,11 @@ export function createDb(config: DbConfig): Db {
     statement_timeout: config.statementTimeoutMs || undefined,
     application_name: 'insighta',
   })
-  // A dropped idle connection (database restarted) must not crash the process: the pool discards it.
+  // A dropped connection (database restarted, network cut) must not crash the process. Idle clients
+  // report through the pool; a checked-out client emits 'error' itself while its query also fails,
+  // and pg-pool discards it on release because it is no longer queryable.
   pool.on('error', () => {})
+  pool.on('connect', (client) => client.on('error', () => {}))
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
   return {
     db,

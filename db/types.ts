@@ -22,9 +22,127 @@ export interface ProfileCountsTable {
   n: number
 }
 
+/** The portal's server-side sessions (tokens encrypted at rest; see portal/plugins/session.ts). */
+export interface PortalSessionsTable {
+  /** sha256 (hex) of the cookie value */
+  id: string
+  user_id: string
+  user_snapshot: ColumnType<PortalUserSnapshot, string, string>
+  access_token_enc: Buffer
+  refresh_token_enc: Buffer
+  access_expires_at: ColumnType<Date, Date | string, Date | string>
+  csrf_secret: string
+  user_agent: string | null
+  created_at: ColumnType<Date, Date | string | undefined, never>
+  last_seen_at: ColumnType<Date, Date | string | undefined, Date | string>
+  expires_at: ColumnType<Date, Date | string, Date | string>
+  refresh_lease_until: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
+}
+
+/** What the portal remembers about the signed-in user between /auth/me calls. */
+export interface PortalUserSnapshot {
+  id: string
+  username: string
+  role: 'admin' | 'analyst'
+  email: string | null
+  avatar_url: string | null
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Identity (api/services/sessions.ts, logins.ts; migration 20261124T1000-identity)
+
+export type UserRole = 'admin' | 'analyst'
+
+export interface UsersTable {
+  id: string
+  /** bigint in Postgres; GitHub ids fit a double (the pg parser for int8 returns numbers) */
+  github_id: number
+  username: string
+  email: string | null
+  avatar_url: string | null
+  role: ColumnType<UserRole, UserRole | undefined, UserRole>
+  is_active: ColumnType<boolean, boolean | undefined, boolean>
+  suspended_at: Date | null
+  suspended_by: string | null
+  last_login_at: Date | null
+  created_at: ColumnType<Date, Date | undefined, never>
+}
+
+export interface SessionsTable {
+  id: string
+  user_id: string
+  client_id: string
+  user_agent: string | null
+  ip: string | null
+  created_at: ColumnType<Date, Date, never>
+  last_used_at: Date
+  expires_at: Date
+  revoked_at: Date | null
+  revoked_reason: string | null
+}
+
+export interface RefreshTokensTable {
+  id: string
+  session_id: string
+  token_hash: string
+  parent_id: string | null
+  created_at: ColumnType<Date, Date, never>
+  expires_at: Date
+  used_at: Date | null
+  successor_id: string | null
+  successor_sealed: string | null
+  used_by: string | null
+}
+
+export interface PendingLoginsTable {
+  id: string
+  state_hash: string
+  code_verifier: string
+  client_id: string | null
+  redirect_uri: string | null
+  client_state: string | null
+  code_challenge: string | null
+  ip: string | null
+  user_agent: string | null
+  created_at: Date
+  expires_at: Date
+}
+
+export interface AuthCodesTable {
+  id: string
+  code_hash: string
+  client_id: string
+  redirect_uri: string
+  code_challenge: string
+  session_id: string
+  created_at: Date
+  expires_at: Date
+  used_at: Date | null
+}
+
+export interface AuditEventsTable {
+  id: string
+  occurred_at: Date
+  event: string
+  actor_id: string | null
+  subject_id: string | null
+  session_id: string | null
+  ip: string | null
+  user_agent: string | null
+  request_id: string | null
+  details: ColumnType<Record<string, unknown>, string | undefined, never>
+}
+
 export interface Database {
   profiles: ProfilesTable
   profile_counts: ProfileCountsTable
+  portal_sessions: PortalSessionsTable
+  users: UsersTable
+  sessions: SessionsTable
+  refresh_tokens: RefreshTokensTable
+  pending_logins: PendingLoginsTable
+  auth_codes: AuthCodesTable
+  audit_events: AuditEventsTable
 }
 
 export type { Generated }

@@ -21,6 +21,32 @@ function validationMessage(error: FastifyError): { status: number; message: stri
   return { status: 422, message: 'Invalid request' }
 }
 
+function methodNotAllowed(reply: FastifyReply, allowed: Set<string>) {
+  const methods = new Set(allowed)
+  if (methods.has('GET')) methods.add('HEAD')
+  reply.header('allow', [...methods].sort().join(', '))
+  return send(reply, 405, 'Method not allowed')
+}
+
+/**
+ * For parametric routes that share a prefix with static ones (DELETE /api/profiles/export must be a
+ * 405, not "profile export not found"): answer 405 when the path belongs to a static route.
+ */
+export async function rejectStaticPathOnParametricRoute(request: FastifyRequest, reply: FastifyReply) {
+  const path = request.url.split('?')[0]
+  const allowed = request.server.allowedMethods(path)
+  if (request.routeOptions.url && !allowed.has(request.method) && allowed.size > 0) {
+    await methodNotAllowed(reply, allowed)
+    return reply
+  }
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    allowedMethods(path: string): Set<string>
+  }
+}
+
 /**
  * The one place errors become responses: contract envelopes for known failures, a generic message
  * plus the request id for everything else (the details go to the log, never to the client).
@@ -43,20 +69,27 @@ export default fp(async function errors(app: FastifyInstance) {
     }
   })
 
-  app.setNotFoundHandler((request: FastifyRequest, reply: FastifyReply) => {
-    const path = request.url.split('?')[0]
-    const allowed = new Set<string>()
-    for (const [pattern, methods] of methodsByPath) {
+  /**
+   * The methods a path answers to. A static route wins over a parametric one (/api/profiles/search
+   * is not an /api/profiles/:id), as it does in the real router.
+   */
+  function allowedMethods(path: string): Set<string> {
+    const matches: { method: string; pattern: string }[] = []
+    for (const methods of methodsByPath.values()) {
       for (const method of methods) {
-        const match = known.find(method as HTTPMethod, path)
-        if (match && (match.store as { path?: string } | undefined)?.path === pattern) allowed.add(method)
+        const pattern = (known.find(method as HTTPMethod, path)?.store as { path?: string } | undefined)?.path
+        if (pattern) matches.push({ method, pattern })
       }
     }
-    if (allowed.size > 0 && !allowed.has(request.method)) {
-      if (allowed.has('GET')) allowed.add('HEAD')
-      reply.header('allow', [...allowed].sort().join(', '))
-      return send(reply, 405, 'Method not allowed')
-    }
+    const staticMatch = matches.find((m) => !/[:*]/.test(m.pattern))
+    const chosen = staticMatch ? matches.filter((m) => m.pattern === staticMatch.pattern) : matches
+    return new Set(chosen.map((m) => m.method))
+  }
+  app.decorate('allowedMethods', allowedMethods)
+
+  app.setNotFoundHandler((request: FastifyRequest, reply: FastifyReply) => {
+    const allowed = allowedMethods(request.url.split('?')[0])
+    if (allowed.size > 0 && !allowed.has(request.method)) return methodNotAllowed(reply, allowed)
     return send(reply, 404, 'Not found')
   })
 

@@ -69,9 +69,15 @@ export class RedisQueryCache implements QueryCache {
     prefix = 'insighta:q',
   ) {
     this.prefix = prefix
-    // Fail fast: a cache that is down must cost a request nothing but a miss.
-    this.redis = new Redis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 1000 })
+    // Reads and fills skip Redis while it is not connected (a miss costs nothing); invalidations are
+    // queued until it connects, bounded by the command timeout, because losing one would let another
+    // instance serve pre-write data until its TTL ends.
+    this.redis = new Redis(url, { maxRetriesPerRequest: 1, connectTimeout: 1000, commandTimeout: 500 })
     this.redis.on('error', () => {})
+  }
+
+  private get ready(): boolean {
+    return this.redis.status === 'ready'
   }
 
   private async generation(): Promise<string> {
@@ -79,7 +85,7 @@ export class RedisQueryCache implements QueryCache {
   }
 
   async get<T>(key: string): Promise<T | undefined> {
-    if (this.ttlSeconds <= 0) return undefined
+    if (this.ttlSeconds <= 0 || !this.ready) return undefined
     try {
       const raw = await this.redis.get(`${this.prefix}:${await this.generation()}:${key}`)
       return raw === null ? undefined : (JSON.parse(raw) as T)
@@ -90,7 +96,7 @@ export class RedisQueryCache implements QueryCache {
   }
 
   async set(key: string, value: unknown): Promise<void> {
-    if (this.ttlSeconds <= 0) return
+    if (this.ttlSeconds <= 0 || !this.ready) return
     try {
       const gen = await this.generation()
       await this.redis.set(`${this.prefix}:${gen}:${key}`, JSON.stringify(value), 'EX', this.ttlSeconds)

@@ -35,15 +35,26 @@ export async function readSeedFile(file = SEED_FILE): Promise<SeedProfile[]> {
 export async function insertSeedProfiles(
   db: Kysely<Database>,
   profiles: Iterable<SeedProfile & { created_at?: Date }>,
-  batchSize = SEED_BATCH_SIZE,
+  options: { batchSize?: number; concurrency?: number } = {},
 ): Promise<{ inserted: number; skipped: number }> {
+  const batchSize = options.batchSize ?? SEED_BATCH_SIZE
+  // Batches in flight at once: with 2, the next batch is built while the database writes the last.
+  const concurrency = options.concurrency ?? 1
   let inserted = 0
   let seen = 0
   let batch: NewProfile[] = []
+  const inFlight = new Set<Promise<void>>()
   const flush = async () => {
     if (batch.length === 0) return
-    inserted += await insertProfilesBatch(db, batch)
+    const rows = batch
     batch = []
+    const write: Promise<void> = insertProfilesBatch(db, rows).then((n) => {
+      inserted += n
+      inFlight.delete(write)
+    })
+    write.catch(() => {}) // handled below through race/all; this only stops an "unhandled rejection"
+    inFlight.add(write)
+    if (inFlight.size >= concurrency) await Promise.race(inFlight)
   }
   for (const p of profiles) {
     seen++
@@ -62,6 +73,7 @@ export async function insertSeedProfiles(
     if (batch.length >= batchSize) await flush()
   }
   await flush()
+  await Promise.all(inFlight)
   return { inserted, skipped: seen - inserted }
 }
 

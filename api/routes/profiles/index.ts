@@ -34,6 +34,7 @@ import {
   type Paging,
   type ProfileJson,
 } from '../../services/profile-query.ts'
+import { rejectStaticPathOnParametricRoute } from '../../plugins/errors.ts'
 import { ErrorSchema } from '../schemas.ts'
 
 const READERS = ['admin', 'analyst'] as const
@@ -269,6 +270,7 @@ const profiles: FastifyPluginAsyncTypebox = async (app) => {
     '/:id',
     {
       config: { access: READERS },
+      onRequest: rejectStaticPathOnParametricRoute,
       schema: {
         summary: 'One profile',
         tags: ['profiles'],
@@ -326,6 +328,7 @@ const profiles: FastifyPluginAsyncTypebox = async (app) => {
     '/:id',
     {
       config: { access: ADMINS },
+      onRequest: rejectStaticPathOnParametricRoute,
       schema: {
         summary: 'Delete a profile',
         tags: ['profiles'],

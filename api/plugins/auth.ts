@@ -1,0 +1,77 @@
+import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify'
+import fp from 'fastify-plugin'
+import { ApiError } from '../errors.ts'
+import { ErrorSchema } from '../routes/schemas.ts'
+import { forbidden, unauthorized } from '../services/auth-errors.ts'
+import type { Identity } from '../services/identity.ts'
+import type { AuthenticatedUser } from '../services/sessions.ts'
+import type { Access, RouteAccessEntry } from '../types.ts'
+import { presentedBearer, verifyBearer } from './bearer.ts'
+
+/** Framework routes that carry no declaration of their own and are public by nature. */
+function isFrameworkPublicRoute(route: RouteOptions): boolean {
+  return route.url === '/docs' || route.url.startsWith('/docs/')
+}
+
+function methodsOf(route: RouteOptions): string[] {
+  return Array.isArray(route.method) ? route.method : [route.method]
+}
+
+/**
+ * Roles by declaration, enforced in this one place. Every route says `config: { access: 'public' }`
+ * or `config: { access: ['admin', 'analyst'] }`; a route that says nothing is refused (fail closed).
+ * For protected routes the hook requires a valid access token whose session is live, and checks the
+ * user's CURRENT role (through the session cache) against the declaration. It runs after the
+ * version-header and rate-limit hooks (registration order).
+ */
+export default fp(async function auth(app: FastifyInstance, opts: { identity: Identity }) {
+  const { identity } = opts
+  const table: RouteAccessEntry[] = []
+  app.decorate('routeAccess', table)
+  app.decorateRequest('user', null)
+
+  app.addHook('onRoute', (route) => {
+    const config = (route.config ?? {}) as { access?: Access }
+    for (const method of methodsOf(route)) table.push({ method, url: route.url, access: config.access })
+    if (config.access === undefined && isFrameworkPublicRoute(route)) {
+      route.config = { ...route.config, access: 'public' }
+    }
+    // The OpenAPI document states who may call what, and the error answers every route can give.
+    const access = (route.config as { access?: Access } | undefined)?.access
+    if (route.schema && !route.schema.hide) {
+      const response = { ...(route.schema.response as Record<string, unknown> | undefined) }
+      if (Array.isArray(access)) {
+        route.schema = { ...route.schema, security: [{ bearer: [] }] }
+        response[401] ??= ErrorSchema
+        response[403] ??= ErrorSchema
+      }
+      if (route.url.startsWith('/api/') || route.url.startsWith('/auth/')) response[429] ??= ErrorSchema
+      route.schema = { ...route.schema, response }
+    }
+  })
+
+  app.addHook('onRequest', async (request) => {
+    if (request.is404) return
+    const access = request.routeOptions.config.access
+    if (access === 'public') return
+    // @fastify/cors answers real preflights in its own hook; its catch-all OPTIONS route is harmless.
+    if (request.method === 'OPTIONS' && request.routeOptions.url === '*') return
+    if (!Array.isArray(access)) {
+      request.log.error({ route: request.routeOptions.url }, 'route has no access declaration: refused')
+      throw new ApiError(403, 'Forbidden: this route declares no access rule')
+    }
+    const bearer = presentedBearer(request)
+    if (!bearer.sent) throw unauthorized('Authentication required: send an access token as "Authorization: Bearer <token>"', false)
+    if (!bearer.token) throw unauthorized('Malformed Authorization header: expected "Bearer <token>"', true)
+    const verified = await verifyBearer(request, identity.tokens, bearer.token)
+    const user = await identity.sessions.authenticate(verified)
+    request.user = user
+    if (!access.includes(user.role)) throw forbidden()
+  })
+})
+
+/** The signed-in user of a protected route (the auth hook guarantees one; this keeps handlers honest). */
+export function signedIn(request: FastifyRequest): AuthenticatedUser {
+  if (!request.user) throw unauthorized('Authentication required', false)
+  return request.user
+}

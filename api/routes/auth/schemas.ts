@@ -1,0 +1,80 @@
+import { Type } from '@sinclair/typebox'
+
+/** The user summary that comes with a login (contract §5, grader shortcut), plus the email. */
+export const TokenUserSchema = Type.Object({
+  id: Type.String(),
+  github_id: Type.Integer(),
+  username: Type.String(),
+  email: Type.Union([Type.String(), Type.Null()]),
+  role: Type.Union([Type.Literal('admin'), Type.Literal('analyst')]),
+})
+
+export const TokenResponseSchema = Type.Object({
+  status: Type.Literal('success'),
+  access_token: Type.String({ description: 'JWT (HS256, typ at+jwt); send as Authorization: Bearer' }),
+  refresh_token: Type.String({ description: 'opaque, single use; rotate at POST /auth/refresh' }),
+  token_type: Type.Literal('Bearer'),
+  expires_in: Type.Integer({ description: 'seconds the access token lives' }),
+  refresh_expires_in: Type.Integer({ description: 'seconds the refresh token stays usable if not rotated' }),
+  user: Type.Optional(TokenUserSchema),
+})
+
+export const AuthorizeQuerySchema = Type.Object(
+  {
+    client_id: Type.Optional(Type.String({ description: 'insighta-portal or insighta-cli; omit all five for a plain login' })),
+    redirect_uri: Type.Optional(
+      Type.String({ description: "the client's registered redirect: the portal's exact URI, or http://127.0.0.1:<port>/callback" }),
+    ),
+    state: Type.Optional(Type.String({ description: "the client's own state, returned unchanged" })),
+    code_challenge: Type.Optional(Type.String({ description: 'BASE64URL(SHA256(code_verifier)), 43 characters' })),
+    code_challenge_method: Type.Optional(Type.String({ description: 'must be S256' })),
+  },
+  { additionalProperties: true },
+)
+
+export const CallbackQuerySchema = Type.Object(
+  {
+    code: Type.Optional(Type.String()),
+    state: Type.Optional(Type.String()),
+    error: Type.Optional(Type.String()),
+    error_description: Type.Optional(Type.String()),
+  },
+  { additionalProperties: true },
+)
+
+export const CallbackBodySchema = Type.Object(
+  {
+    code: Type.Optional(Type.String({ description: 'GitHub code, or test_code / analyst_test_code when enabled' })),
+    state: Type.Optional(Type.String()),
+    error: Type.Optional(Type.String()),
+  },
+  { additionalProperties: true },
+)
+
+export const TokenBodySchema = Type.Object(
+  {
+    grant_type: Type.Optional(
+      Type.Union([Type.Literal('authorization_code'), Type.Literal('refresh_token')], {
+        description: 'authorization_code (default) or refresh_token',
+      }),
+    ),
+    code: Type.Optional(Type.String()),
+    code_verifier: Type.Optional(Type.String()),
+    redirect_uri: Type.Optional(Type.String()),
+    client_id: Type.Optional(Type.String()),
+    client_secret: Type.Optional(Type.String({ description: 'insighta-portal only (or HTTP Basic, or X-Portal-Client-Secret)' })),
+    refresh_token: Type.Optional(Type.String()),
+    refreshToken: Type.Optional(Type.String()),
+  },
+  { additionalProperties: true },
+)
+
+export const RefreshBodySchema = Type.Object(
+  {
+    refresh_token: Type.Optional(Type.String()),
+    refreshToken: Type.Optional(Type.String({ description: 'camelCase alias of refresh_token' })),
+  },
+  { additionalProperties: true },
+)
+
+export const MessageSchema = Type.Object({ status: Type.Literal('success'), message: Type.String() })

@@ -1,0 +1,109 @@
+import { Command } from 'commander'
+import type { CliContext } from '../context.ts'
+import { credentialsPath, deleteCredentials, isRecord, readCredentials } from '../credentials.ts'
+import { DEFAULT_API_URL, normaliseApiUrl } from '../environment.ts'
+import { CliError, CorruptedCredentialsError, ExitCode, NotLoggedInError } from '../errors.ts'
+import { unexpectedResponse } from '../http.ts'
+import { login } from '../login.ts'
+import { port } from '../validate.ts'
+import { keyValues } from '../views.ts'
+import { printJson, withExamples, withJson } from './shared.ts'
+
+export function loginCommand(ctx: CliContext): Command {
+  const command = new Command('login')
+    .description('log in through GitHub in your browser and save credentials for the other commands')
+    .option('--api-url <url>', `the Insighta Labs+ API (default: INSIGHTA_API_URL, the last login's API, or ${DEFAULT_API_URL})`)
+    .option('--no-browser', 'print the login URL instead of opening a browser (e.g. over SSH)')
+    .option('--port <n>', 'fixed port for the local callback listener (default: any free port)', port)
+  return withExamples(command, [
+    'insighta login',
+    'insighta login --api-url https://api.insighta.example',
+    'insighta login --no-browser --port 8765',
+  ]).action(async (options: { apiUrl?: string; browser: boolean; port?: number }) => {
+    const apiUrl = options.apiUrl === undefined ? await defaultLoginUrl(ctx) : normaliseApiUrl(options.apiUrl, '--api-url')
+    await login(ctx, { apiUrl, openBrowser: options.browser, port: options.port ?? 0 })
+  })
+}
+
+/** INSIGHTA_API_URL, else the API of the previous login (even if that file is unusable), else local. */
+async function defaultLoginUrl(ctx: CliContext): Promise<string> {
+  if (ctx.env.apiUrl !== undefined) return ctx.env.apiUrl
+  const previous = await readCredentials(ctx.env.home, ctx.warn).catch(() => null)
+  return previous?.api_url ?? DEFAULT_API_URL
+}
+
+export function logoutCommand(ctx: CliContext): Command {
+  const command = new Command('logout')
+    .description('end the session on the server, then delete the local credentials')
+    .option('--all', 'end every session of your account (all devices and browsers)')
+  return withExamples(command, ['insighta logout', 'insighta logout --all']).action(async (options: { all?: boolean }) => {
+    await logout(ctx, options.all === true)
+  })
+}
+
+/**
+ * Server first, so the refresh token is dead before its only local copy goes. The local file is
+ * deleted whatever happens next: the user asked to be logged out of this machine.
+ */
+async function logout(ctx: CliContext, all: boolean): Promise<void> {
+  let source
+  try {
+    source = await ctx.tokenSource()
+  } catch (error) {
+    if (error instanceof NotLoggedInError) {
+      ctx.out.print('You are not logged in.')
+      return
+    }
+    // A corrupted file holds no session we could revoke; removing it is what logout is for.
+    if (error instanceof CorruptedCredentialsError) {
+      await deleteCredentials(ctx.env.home)
+      ctx.out.print(`Removed the unreadable credentials file ${credentialsPath(ctx.env.home)}.`)
+      return
+    }
+    throw error
+  }
+  const client = await ctx.client()
+  let failure: CliError | undefined
+  try {
+    const response = await ctx.out.spin('Logging out…', () =>
+      client.request({ method: 'POST', path: all ? '/auth/logout-all' : '/auth/logout', json: { refresh_token: source.refreshToken() } }),
+    )
+    await response.body?.cancel()
+  } catch (error) {
+    if (!(error instanceof CliError)) throw error
+    failure = error
+  }
+  const removed = source.kind === 'file' && (await deleteCredentials(ctx.env.home))
+  const local = removed ? ' and removed the local credentials' : ''
+  if (failure === undefined) {
+    ctx.out.print(`Logged out: ended ${all ? 'every session of your account' : 'the session'} on the server${local}.`)
+  } else if (failure.exitCode === ExitCode.auth) {
+    // The server no longer knows the session: it had expired or was revoked elsewhere.
+    ctx.out.print(`Logged out: the session had already ended on the server${local}.`)
+  } else {
+    const what = removed ? 'The local credentials were removed anyway' : 'Nothing was changed locally'
+    throw new CliError(failure.exitCode, `Could not end the session on the server: ${failure.message} ${what}; the session will expire on its own.`)
+  }
+}
+
+export function whoamiCommand(ctx: CliContext): Command {
+  const command = withJson(new Command('whoami').description('show who you are logged in as, where, and where the credentials are stored'))
+  return withExamples(command, ['insighta whoami', 'insighta whoami --json']).action(async (options: { json?: boolean }) => {
+    const source = await ctx.tokenSource()
+    const client = await ctx.client()
+    const body = await ctx.out.spin('Checking…', () => client.json({ method: 'GET', path: '/auth/me' }))
+    if (options.json) return printJson(ctx, body)
+    const user = isRecord(body.data) ? body.data : body.user
+    if (!isRecord(user)) throw unexpectedResponse(client.apiUrl, 200)
+    const stored = source.kind === 'env' ? 'INSIGHTA_TOKEN (environment variable)' : credentialsPath(ctx.env.home)
+    ctx.out.print(
+      keyValues([
+        ['user', typeof user.username === 'string' ? user.username : null],
+        ['role', typeof user.role === 'string' ? user.role : null],
+        ['email', typeof user.email === 'string' ? user.email : null],
+        ['api', client.apiUrl],
+        ['credentials', stored],
+      ]),
+    )
+  })
+}

@@ -1,0 +1,62 @@
+import os from 'node:os'
+import path from 'node:path'
+import { usageError } from './errors.ts'
+
+/** The API a fresh `insighta login` talks to: the local development server (`npm start`). */
+export const DEFAULT_API_URL = 'http://127.0.0.1:3000'
+export const DEFAULT_LOGIN_TIMEOUT_MS = 5 * 60 * 1000
+
+/**
+ * Everything the CLI takes from its environment, read in this one place so the rest of the code
+ * receives plain values (and tests can run the real binary with a controlled environment).
+ */
+export interface CliEnvironment {
+  /** folder holding credentials.json: INSIGHTA_HOME, else ~/.insighta */
+  home: string
+  /** INSIGHTA_TOKEN: an access token that replaces the credentials file (CI, scripts) */
+  token: string | undefined
+  /** INSIGHTA_API_URL: overrides the API URL stored at login */
+  apiUrl: string | undefined
+  /** INSIGHTA_LOGIN_TIMEOUT_MS: how long login waits for the browser (tests shorten it) */
+  loginTimeoutMs: number
+  /** INSIGHTA_DEBUG=1: print stack traces of unexpected failures */
+  debug: boolean
+}
+
+export function readEnvironment(env: NodeJS.ProcessEnv = process.env): CliEnvironment {
+  const home = nonEmpty(env.INSIGHTA_HOME)
+  const timeout = nonEmpty(env.INSIGHTA_LOGIN_TIMEOUT_MS)
+  if (timeout !== undefined && !/^[1-9]\d*$/.test(timeout)) {
+    throw usageError('INSIGHTA_LOGIN_TIMEOUT_MS must be a positive whole number of milliseconds.')
+  }
+  const apiUrl = nonEmpty(env.INSIGHTA_API_URL)
+  return {
+    home: path.resolve(home ?? path.join(os.homedir(), '.insighta')),
+    token: nonEmpty(env.INSIGHTA_TOKEN),
+    apiUrl: apiUrl === undefined ? undefined : normaliseApiUrl(apiUrl, 'INSIGHTA_API_URL'),
+    loginTimeoutMs: timeout === undefined ? DEFAULT_LOGIN_TIMEOUT_MS : Number(timeout),
+    debug: env.INSIGHTA_DEBUG === '1',
+  }
+}
+
+/** An http(s) origin plus optional path prefix, without a trailing slash, so paths can be appended. */
+export function normaliseApiUrl(value: string, source: string): string {
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    throw usageError(`${source} must be an absolute http or https URL, e.g. ${DEFAULT_API_URL}.`)
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw usageError(`${source} must be an http or https URL, e.g. ${DEFAULT_API_URL}.`)
+  }
+  // Credentials in the URL would be sent to every endpoint and printed in messages: refuse them.
+  if (url.username !== '' || url.password !== '' || url.search !== '' || url.hash !== '') {
+    throw usageError(`${source} must not contain credentials, a query string or a fragment.`)
+  }
+  return `${url.origin}${url.pathname.replace(/\/+$/, '')}`
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === '' ? undefined : value.trim()
+}

@@ -1,0 +1,132 @@
+import { sql, type Kysely, type Selectable } from 'kysely'
+import type { Database, SessionsTable, UserRole } from '../types.ts'
+
+export type SessionRow = Selectable<SessionsTable>
+
+type Executor = Kysely<Database>
+
+export interface NewSession {
+  id: string
+  userId: string
+  clientId: string
+  userAgent: string | null
+  ip: string | null
+  now: Date
+  expiresAt: Date
+}
+
+export async function insertSession(db: Executor, session: NewSession): Promise<SessionRow> {
+  return db
+    .insertInto('sessions')
+    .values({
+      id: session.id,
+      user_id: session.userId,
+      client_id: session.clientId,
+      user_agent: session.userAgent,
+      ip: session.ip,
+      created_at: session.now,
+      last_used_at: session.now,
+      expires_at: session.expiresAt,
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow()
+}
+
+/** What every authenticated request needs to know about its session and user. */
+export interface SessionState {
+  sessionId: string
+  clientId: string
+  expiresAt: Date
+  revokedAt: Date | null
+  userId: string
+  username: string
+  role: UserRole
+  isActive: boolean
+}
+
+export async function findSessionState(db: Executor, sessionId: string): Promise<SessionState | undefined> {
+  const row = await db
+    .selectFrom('sessions as s')
+    .innerJoin('users as u', 'u.id', 's.user_id')
+    .select([
+      's.id as sessionId',
+      's.client_id as clientId',
+      's.expires_at as expiresAt',
+      's.revoked_at as revokedAt',
+      'u.id as userId',
+      'u.username as username',
+      'u.role as role',
+      'u.is_active as isActive',
+    ])
+    .where('s.id', '=', sessionId)
+    .executeTakeFirst()
+  return row
+}
+
+export async function findSession(db: Executor, sessionId: string): Promise<SessionRow | undefined> {
+  return db.selectFrom('sessions').selectAll().where('id', '=', sessionId).executeTakeFirst()
+}
+
+/** The user's sessions that are neither revoked nor past their absolute end, newest first. */
+export async function listLiveSessions(db: Executor, userId: string, now: Date): Promise<SessionRow[]> {
+  return db
+    .selectFrom('sessions')
+    .selectAll()
+    .where('user_id', '=', userId)
+    .where('revoked_at', 'is', null)
+    .where('expires_at', '>', now)
+    .orderBy('created_at', 'desc')
+    .orderBy('id', 'desc')
+    .execute()
+}
+
+/** Ends one session; returns it when this call ended it (undefined if already ended or unknown). */
+export async function revokeSession(
+  db: Executor,
+  sessionId: string,
+  reason: string,
+  now: Date,
+): Promise<SessionRow | undefined> {
+  return db
+    .updateTable('sessions')
+    .set({ revoked_at: now, revoked_reason: reason })
+    .where('id', '=', sessionId)
+    .where('revoked_at', 'is', null)
+    .returningAll()
+    .executeTakeFirst()
+}
+
+/** Ends every live session of a user; returns the ids it ended. */
+export async function revokeUserSessions(db: Executor, userId: string, reason: string, now: Date): Promise<string[]> {
+  const rows = await db
+    .updateTable('sessions')
+    .set({ revoked_at: now, revoked_reason: reason })
+    .where('user_id', '=', userId)
+    .where('revoked_at', 'is', null)
+    .returning('id')
+    .execute()
+  return rows.map((r) => r.id)
+}
+
+/** A session created for a one-time code lives only as long as the code until the code is redeemed. */
+export async function setSessionExpiry(db: Executor, sessionId: string, expiresAt: Date): Promise<void> {
+  await db.updateTable('sessions').set({ expires_at: expiresAt }).where('id', '=', sessionId).execute()
+}
+
+export async function touchSession(db: Executor, sessionId: string, now: Date): Promise<void> {
+  await db.updateTable('sessions').set({ last_used_at: now }).where('id', '=', sessionId).execute()
+}
+
+/**
+ * Housekeeping: sessions that ended more than `olderThan` ago go, with their refresh tokens and codes
+ * (ON DELETE CASCADE). Bounded per call so it never becomes a long statement.
+ */
+export async function purgeEndedSessions(db: Executor, olderThan: Date, batch = 500): Promise<number> {
+  const result = await sql<{ id: string }>`
+    DELETE FROM sessions WHERE id IN (
+      SELECT id FROM sessions
+      WHERE expires_at < ${olderThan} OR revoked_at < ${olderThan}
+      LIMIT ${batch}
+    ) RETURNING id`.execute(db)
+  return result.rows.length
+}

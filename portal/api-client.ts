@@ -1,0 +1,372 @@
+/**
+ * The only way the portal reads or writes data: the API, server to server, with the signed-in
+ * user's Bearer token. The portal never queries profile data itself.
+ */
+
+/**
+ * Headers that identify the portal to the API on every server-to-server call, so the API can key its
+ * per-user rate limits on the end user's address rather than on the portal's one IP (it believes the
+ * address only together with the portal's secret). Kept in this one place so they can be renamed to
+ * match the API in a single edit; the API's names are in api/plugins/client-ip.ts.
+ */
+export const PORTAL_CLIENT_HEADERS = {
+  clientId: 'x-insighta-client-id',
+  clientSecret: 'x-portal-client-secret',
+  endUserIp: 'x-insighta-end-user-ip',
+} as const
+
+export const API_VERSION = '1'
+
+/** How long an import may take end to end (upload plus the importer's work). */
+const IMPORT_DEADLINE_MS = 15 * 60_000
+
+export interface ApiClientOptions {
+  baseUrl: string
+  clientId: string
+  clientSecret: string
+  timeoutMs: number
+}
+
+/** Who a call is made for: the user's token, their address (rate limits) and the request id (traces). */
+export interface CallContext {
+  token?: string
+  endUserIp?: string
+  requestId?: string
+  /** aborts the call when the browser goes away */
+  signal?: AbortSignal
+}
+
+export type Query = Record<string, string | number | undefined>
+
+// ---------------------------------------------------------------------------------------------
+// Wire types (contract §1, §3, §5)
+
+export interface Profile {
+  id: string
+  name: string
+  gender: 'male' | 'female'
+  gender_probability: number
+  age: number
+  age_group: 'child' | 'teenager' | 'adult' | 'senior'
+  country_id: string
+  country_name: string
+  country_probability: number
+  created_at: string
+}
+
+export interface ListEnvelope<T> {
+  status: 'success'
+  page: number
+  limit: number
+  total: number
+  total_pages: number
+  links?: { self: string; next: string | null; prev: string | null }
+  data: T[]
+}
+
+export interface ProfileStats {
+  total: number
+  by_gender: { male: number; female: number }
+  by_age_group: { child: number; teenager: number; adult: number; senior: number }
+  by_country: { country_id: string; country_name: string; count: number }[]
+  age_histogram: { from: number; to: number; count: number }[]
+}
+
+export interface ApiUser {
+  id: string
+  github_id: string | number
+  username: string
+  email: string | null
+  avatar_url: string | null
+  role: 'admin' | 'analyst'
+  is_active: boolean
+  last_login_at: string | null
+  created_at: string
+}
+
+/** A session as the API lists it; fields beyond `id` are shown when present. */
+export interface ApiSession {
+  id: string
+  client_id?: string | null
+  client?: string | null
+  device?: string | null
+  user_agent?: string | null
+  ip?: string | null
+  created_at?: string | null
+  last_used_at?: string | null
+  last_seen_at?: string | null
+  expires_at?: string | null
+  current?: boolean
+}
+
+export interface TokenPair {
+  access_token: string
+  refresh_token: string
+  token_type: string
+  expires_in: number
+}
+
+export const IMPORT_REASONS = [
+  'duplicate_name',
+  'invalid_age',
+  'invalid_gender',
+  'invalid_country',
+  'invalid_probability',
+  'missing_fields',
+  'malformed_row',
+] as const
+
+export interface ImportReport {
+  total_rows: number
+  inserted: number
+  skipped: number
+  reasons: Partial<Record<(typeof IMPORT_REASONS)[number], number>> & Record<string, number>
+}
+
+// ---------------------------------------------------------------------------------------------
+// Errors
+
+/** The API answered with an error status; `message` is the contract's safe message. */
+export class ApiResponseError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly retryAfter?: string,
+  ) {
+    super(message)
+    this.name = 'ApiResponseError'
+  }
+}
+
+/** The API could not be reached or did not answer in time. */
+export class ApiUnavailableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = 'ApiUnavailableError'
+  }
+}
+
+/** `duplex` is required by Node's fetch for a streamed request body but missing from the DOM types. */
+type StreamingRequestInit = RequestInit & { duplex?: 'half' }
+
+function toQueryString(query: Query | undefined): string {
+  if (!query) return ''
+  const params = new URLSearchParams()
+  for (const [key, value] of Object.entries(query)) if (value !== undefined && value !== '') params.append(key, String(value))
+  const text = params.toString()
+  return text === '' ? '' : `?${text}`
+}
+
+async function errorOf(response: Response): Promise<ApiResponseError> {
+  let message = `The API answered ${response.status}`
+  try {
+    const body = (await response.json()) as { message?: unknown }
+    if (typeof body.message === 'string' && body.message !== '') message = body.message
+  } catch {
+    // not JSON: keep the generic message
+  }
+  return new ApiResponseError(response.status, message, response.headers.get('retry-after') ?? undefined)
+}
+
+export class ApiClient {
+  constructor(private readonly options: ApiClientOptions) {}
+
+  private headers(ctx: CallContext, extra: Record<string, string> = {}): Record<string, string> {
+    const headers: Record<string, string> = {
+      accept: 'application/json',
+      'x-api-version': API_VERSION,
+      [PORTAL_CLIENT_HEADERS.clientId]: this.options.clientId,
+      [PORTAL_CLIENT_HEADERS.clientSecret]: this.options.clientSecret,
+      ...extra,
+    }
+    if (ctx.token) headers.authorization = `Bearer ${ctx.token}`
+    if (ctx.endUserIp) headers[PORTAL_CLIENT_HEADERS.endUserIp] = ctx.endUserIp
+    if (ctx.requestId) headers['x-request-id'] = ctx.requestId
+    return headers
+  }
+
+  /**
+   * One HTTP exchange. For a streamed answer (`untilHeaders`) the deadline covers the wait for the
+   * response headers only, so a long CSV is not cut off; otherwise the caller calls `done()` once
+   * the body is read. The caller's signal (the browser going away) aborts at any point.
+   */
+  private async send(
+    method: string,
+    path: string,
+    init: StreamingRequestInit,
+    ctx: CallContext,
+    { untilHeaders = false, deadlineMs = this.options.timeoutMs }: { untilHeaders?: boolean; deadlineMs?: number } = {},
+  ): Promise<{ response: Response; done: () => void }> {
+    const controller = new AbortController()
+    const timer = setTimeout(() => controller.abort(new Error('API timeout')), deadlineMs)
+    const onAbort = () => controller.abort(ctx.signal?.reason)
+    if (ctx.signal?.aborted) onAbort()
+    else ctx.signal?.addEventListener('abort', onAbort, { once: true })
+    const done = () => {
+      clearTimeout(timer)
+      ctx.signal?.removeEventListener('abort', onAbort)
+    }
+    try {
+      const response = await fetch(`${this.options.baseUrl}${path}`, { ...init, method, signal: controller.signal, redirect: 'manual' })
+      if (untilHeaders) clearTimeout(timer)
+      return { response, done }
+    } catch (error) {
+      done()
+      throw new ApiUnavailableError(`the API could not be reached (${method} ${path.split('?')[0]})`, { cause: error })
+    }
+  }
+
+  /** A JSON call; error statuses throw ApiResponseError. 204 gives undefined. */
+  async call<T>(method: string, path: string, ctx: CallContext, options: { query?: Query; json?: unknown } = {}): Promise<T> {
+    const extra: Record<string, string> = {}
+    let body: string | undefined
+    if (options.json !== undefined) {
+      extra['content-type'] = 'application/json'
+      body = JSON.stringify(options.json)
+    }
+    const { response, done } = await this.send(method, `${path}${toQueryString(options.query)}`, { headers: this.headers(ctx, extra), body }, ctx)
+    try {
+      if (response.status >= 400) throw await errorOf(response)
+      if (response.status === 204) {
+        await response.body?.cancel()
+        return undefined as T
+      }
+      try {
+        return (await response.json()) as T
+      } catch (error) {
+        throw new ApiUnavailableError(`the API sent an unreadable answer (${method} ${path})`, { cause: error })
+      }
+    } finally {
+      done()
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Identity (contract §5)
+
+  exchangeCode(input: { code: string; codeVerifier: string; redirectUri: string }, ctx: CallContext): Promise<TokenPair> {
+    return this.call<TokenPair>('POST', '/auth/token', ctx, {
+      json: {
+        grant_type: 'authorization_code',
+        code: input.code,
+        code_verifier: input.codeVerifier,
+        redirect_uri: input.redirectUri,
+        client_id: this.options.clientId,
+        client_secret: this.options.clientSecret,
+      },
+    })
+  }
+
+  refresh(refreshToken: string, ctx: CallContext): Promise<TokenPair> {
+    return this.call<TokenPair>('POST', '/auth/refresh', ctx, { json: { refresh_token: refreshToken } })
+  }
+
+  async logout(refreshToken: string, ctx: CallContext): Promise<void> {
+    await this.call<unknown>('POST', '/auth/logout', ctx, { json: { refresh_token: refreshToken } })
+  }
+
+  async logoutAll(ctx: CallContext): Promise<void> {
+    await this.call<unknown>('POST', '/auth/logout-all', ctx, { json: {} })
+  }
+
+  async me(ctx: CallContext): Promise<ApiUser> {
+    const body = await this.call<{ data?: ApiUser; user?: ApiUser }>('GET', '/auth/me', ctx)
+    const user = body.data ?? body.user
+    if (!user) throw new ApiUnavailableError('the API sent no user for /auth/me')
+    return user
+  }
+
+  async listSessions(ctx: CallContext): Promise<ApiSession[]> {
+    const body = await this.call<{ data?: ApiSession[] }>('GET', '/api/sessions', ctx)
+    return Array.isArray(body.data) ? body.data : []
+  }
+
+  async revokeSession(id: string, ctx: CallContext): Promise<void> {
+    await this.call<unknown>('DELETE', `/api/sessions/${encodeURIComponent(id)}`, ctx)
+  }
+
+  /** `search` matches a username or email (the API's `q`). */
+  listUsers(query: { search?: string; page?: number; limit?: number }, ctx: CallContext): Promise<ListEnvelope<ApiUser>> {
+    return this.call<ListEnvelope<ApiUser>>('GET', '/api/users', ctx, { query: { q: query.search, page: query.page, limit: query.limit } })
+  }
+
+  async updateUser(id: string, patch: { role: 'admin' | 'analyst' } | { is_active: boolean }, ctx: CallContext): Promise<ApiUser | undefined> {
+    const body = await this.call<{ data?: ApiUser } | undefined>('PATCH', `/api/users/${encodeURIComponent(id)}`, ctx, { json: patch })
+    return body?.data
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Profiles (contract §3)
+
+  listProfiles(query: Query, ctx: CallContext): Promise<ListEnvelope<Profile>> {
+    return this.call<ListEnvelope<Profile>>('GET', '/api/profiles', ctx, { query })
+  }
+
+  searchProfiles(query: Query, ctx: CallContext): Promise<ListEnvelope<Profile>> {
+    return this.call<ListEnvelope<Profile>>('GET', '/api/profiles/search', ctx, { query })
+  }
+
+  async profileStats(query: Query, ctx: CallContext): Promise<ProfileStats> {
+    return (await this.call<{ data: ProfileStats }>('GET', '/api/profiles/stats', ctx, { query })).data
+  }
+
+  async getProfile(id: string, ctx: CallContext): Promise<Profile> {
+    return (await this.call<{ data: Profile }>('GET', `/api/profiles/${encodeURIComponent(id)}`, ctx)).data
+  }
+
+  /** `created` is false when a profile with that name already existed (200 "Profile already exists"). */
+  async createProfile(name: string, ctx: CallContext): Promise<{ created: boolean; profile: Profile }> {
+    const body = await this.call<{ data: Profile; message?: string }>('POST', '/api/profiles', ctx, { json: { name } })
+    return { created: body.message === undefined, profile: body.data }
+  }
+
+  async deleteProfile(id: string, ctx: CallContext): Promise<void> {
+    await this.call<undefined>('DELETE', `/api/profiles/${encodeURIComponent(id)}`, ctx)
+  }
+
+  /**
+   * The CSV export as an unread response, for streaming through to the browser; call `done()` when
+   * the body has been consumed or abandoned.
+   */
+  async exportProfiles(query: Query, ctx: CallContext): Promise<{ response: Response; done: () => void }> {
+    const sent = await this.send(
+      'GET',
+      `/api/profiles/export${toQueryString({ ...query, format: 'csv' })}`,
+      { headers: this.headers(ctx, { accept: 'text/csv' }) },
+      ctx,
+      { untilHeaders: true },
+    )
+    if (sent.response.status >= 400) {
+      try {
+        throw await errorOf(sent.response)
+      } finally {
+        sent.done()
+      }
+    }
+    return sent
+  }
+
+  /** Streams a multipart/form-data body (a `file` field) to the importer and returns its report. */
+  async importProfiles(body: ReadableStream<Uint8Array>, contentType: string, ctx: CallContext): Promise<ImportReport> {
+    const { response, done } = await this.send(
+      'POST',
+      '/api/profiles/import',
+      { headers: this.headers(ctx, { 'content-type': contentType }), body, duplex: 'half' },
+      ctx,
+      // the importer answers once every row is in: allow for a large file on a slow link
+      { deadlineMs: IMPORT_DEADLINE_MS },
+    )
+    try {
+      if (response.status >= 400) throw await errorOf(response)
+      const report = (await response.json()) as Partial<ImportReport>
+      return {
+        total_rows: Number(report.total_rows ?? 0),
+        inserted: Number(report.inserted ?? 0),
+        skipped: Number(report.skipped ?? 0),
+        reasons: report.reasons ?? {},
+      }
+    } finally {
+      done()
+    }
+  }
+}

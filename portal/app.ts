@@ -1,0 +1,99 @@
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import cookie from '@fastify/cookie'
+import formbody from '@fastify/formbody'
+import multipart from '@fastify/multipart'
+import fastifyStatic from '@fastify/static'
+import Fastify, { type FastifyServerOptions } from 'fastify'
+import requestLog, { genRequestId, loggerOptions, quietLogController } from '../api/plugins/request-log.ts'
+import { deleteExpiredPortalSessions } from '../db/repositories/portal-sessions.ts'
+import type { Db } from '../db/index.ts'
+import { ApiClient } from './api-client.ts'
+import type { PortalConfig } from './config.ts'
+import { cookieNames } from './cookies.ts'
+import csrf from './plugins/csrf.ts'
+import errors from './plugins/errors.ts'
+import securityHeaders from './plugins/security-headers.ts'
+import session from './plugins/session.ts'
+import view from './plugins/view.ts'
+import accountRoutes from './routes/account.ts'
+import adminUserRoutes from './routes/admin-users.ts'
+import authRoutes from './routes/auth.ts'
+import dashboardRoutes from './routes/dashboard.ts'
+import importRoutes from './routes/import.ts'
+import profileRoutes from './routes/profiles.ts'
+import searchRoutes from './routes/search.ts'
+import { SecretBox } from './secrets.ts'
+import { SessionStore } from './sessions.ts'
+import './types.ts'
+
+export const PUBLIC_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'public')
+
+/** Expired portal sessions are swept this often. */
+const SWEEP_EVERY_MS = 10 * 60_000
+
+export interface PortalDeps {
+  config: PortalConfig
+  db: Db
+  /** pino options or false (tests) */
+  logger?: FastifyServerOptions['logger']
+  /** the clock for session and token expiry (tests move it) */
+  now?: () => Date
+}
+
+export async function buildPortalApp(deps: PortalDeps) {
+  const { config } = deps
+  const now = deps.now ?? (() => new Date())
+  const app = Fastify({
+    logger: deps.logger ?? loggerOptions(config.logLevel),
+    logController: quietLogController(),
+    genReqId: genRequestId,
+    // a hop count is valid for proxy-addr even though Fastify's types only list the other forms
+    trustProxy: config.trustProxy as boolean | string | string[],
+    bodyLimit: 64 * 1024,
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+  })
+
+  const box = new SecretBox(config.sessionKey)
+  const api = new ApiClient({ baseUrl: config.apiUrl, clientId: config.clientId, clientSecret: config.clientSecret, timeoutMs: config.apiTimeoutMs })
+  const sessions = new SessionStore({
+    db: deps.db.db,
+    box,
+    api,
+    idleMs: config.sessionIdleMs,
+    absoluteMs: config.sessionAbsoluteMs,
+    refreshMarginMs: config.refreshMarginMs,
+    now,
+  })
+  app.decorate('portal', { config, api, sessions, box, cookieNames: cookieNames(config.secure), now })
+  if (config.sessionKeyGenerated) {
+    app.log.warn('PORTAL_SESSION_KEY is not set: using a random key, so sessions end when the portal restarts')
+  }
+
+  const sweep = setInterval(() => {
+    deleteExpiredPortalSessions(deps.db.db, now()).catch((err: unknown) => app.log.warn({ err }, 'portal session sweep failed'))
+  }, SWEEP_EVERY_MS)
+  sweep.unref()
+  app.addHook('onClose', async () => clearInterval(sweep))
+
+  await app.register(requestLog)
+  await app.register(securityHeaders)
+  await app.register(cookie)
+  await app.register(formbody, { bodyLimit: 64 * 1024 })
+  await app.register(multipart, { limits: { fileSize: config.uploadLimitBytes, files: 1, fields: 4, parts: 6 } })
+  await app.register(fastifyStatic, { root: PUBLIC_DIR, prefix: '/static/', maxAge: '1h', index: false })
+  await app.register(view)
+  await app.register(errors)
+  await app.register(session)
+  await app.register(csrf)
+
+  app.get('/healthz', { config: { portalAccess: 'public' } }, async () => ({ status: 'ok' }))
+  await app.register(authRoutes)
+  await app.register(dashboardRoutes)
+  await app.register(profileRoutes)
+  await app.register(searchRoutes)
+  await app.register(importRoutes)
+  await app.register(accountRoutes)
+  await app.register(adminUserRoutes)
+  return app
+}

@@ -1,0 +1,60 @@
+/** Small formatting helpers the templates use; every result is plain text, escaped by `<%= %>`. */
+import { countryNameOf } from '../api/services/countries.ts'
+
+const integer = new Intl.NumberFormat('en-GB')
+
+export function formatCount(value: number): string {
+  return integer.format(value)
+}
+
+/** 0.8734 → "87%"; the contract's probabilities are 0–1. */
+export function formatProbability(value: number): string {
+  return `${Math.round(value * 100)}%`
+}
+
+/** Share of a total as a percentage with one decimal ("12.5%"), "0%" when the total is 0. */
+export function formatShare(part: number, total: number): string {
+  if (total <= 0) return '0%'
+  const pct = (part / total) * 100
+  return `${pct >= 10 || pct === 0 ? Math.round(pct) : pct.toFixed(1)}%`
+}
+
+/** "2026-11-23T17:00:00Z" → "23 Nov 2026, 17:00 UTC"; anything unparseable is shown as given. */
+export function formatDateTime(value: string | null | undefined): string {
+  if (!value) return '—'
+  const date = new Date(value)
+  if (Number.isNaN(date.getTime())) return String(value)
+  const day = date.toLocaleDateString('en-GB', { day: 'numeric', month: 'short', year: 'numeric', timeZone: 'UTC' })
+  const time = date.toLocaleTimeString('en-GB', { hour: '2-digit', minute: '2-digit', timeZone: 'UTC' })
+  return `${day}, ${time} UTC`
+}
+
+export function countryLabel(id: string, name?: string): string {
+  return `${name || countryNameOf(id) || id} (${id})`
+}
+
+export function capitalise(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1)
+}
+
+/** A path with a query string built from the defined, non-empty values. */
+export function href(path: string, params: Record<string, string | number | undefined | null>): string {
+  const qs = new URLSearchParams()
+  for (const [key, value] of Object.entries(params)) if (value !== undefined && value !== null && value !== '') qs.append(key, String(value))
+  const text = qs.toString()
+  return text === '' ? path : `${path}?${text}`
+}
+
+/** Only http(s) URLs may become an <img src>; anything else (javascript:, data:) is dropped. */
+export function safeImageUrl(value: string | null | undefined): string | undefined {
+  if (!value) return undefined
+  try {
+    const url = new URL(value)
+    return url.protocol === 'https:' ? url.toString() : undefined
+  } catch {
+    return undefined
+  }
+}
+
+export const formatters = { formatCount, formatProbability, formatShare, formatDateTime, countryLabel, capitalise, href, safeImageUrl }
+export type Formatters = typeof formatters

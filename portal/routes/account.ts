@@ -1,0 +1,80 @@
+import type { FastifyInstance } from 'fastify'
+import { ApiResponseError, type ApiSession } from '../api-client.ts'
+import { cookieOptions } from '../cookies.ts'
+import { notFound } from '../errors.ts'
+import { unverifiedClaims } from '../jwt.ts'
+
+const SESSION_ID = /^[A-Za-z0-9_-]{1,100}$/
+
+/** "Portal", "CLI" or the client id, for the sessions table. */
+function clientLabel(session: ApiSession, portalClientId: string): string {
+  const client = session.client_id ?? session.client ?? ''
+  if (client === portalClientId || client === 'portal') return 'Portal'
+  if (client === 'insighta-cli' || client === 'cli') return 'CLI'
+  return client || 'Unknown'
+}
+
+export default async function accountRoutes(app: FastifyInstance) {
+  const { config, sessions, cookieNames } = app.portal
+
+  app.get('/account', async (request, reply) => {
+    const { me, list, currentSid } = await request.callApi(async (api, ctx) => {
+      const sid = unverifiedClaims(ctx.token ?? '').sid
+      const [me, list] = await Promise.all([
+        api.me(ctx),
+        api.listSessions(ctx).catch((error: unknown) => {
+          if (error instanceof ApiResponseError && (error.status === 404 || error.status === 405)) return null
+          throw error
+        }),
+      ])
+      return { me, list, currentSid: typeof sid === 'string' ? sid : undefined }
+    })
+    const rows = (list ?? []).map((s) => ({
+      id: s.id,
+      client: clientLabel(s, config.clientId),
+      device: s.device ?? s.user_agent ?? '—',
+      createdAt: s.created_at ?? null,
+      lastUsedAt: s.last_used_at ?? s.last_seen_at ?? null,
+      current: s.current === true || (currentSid !== undefined && s.id === currentSid),
+    }))
+    return reply.renderPage('account', { title: 'Your account — Insighta Labs+', me, sessions: rows, sessionsAvailable: list !== null })
+  })
+
+  app.post('/account/sessions/:id/revoke', async (request, reply) => {
+    const id = (request.params as { id?: unknown }).id
+    if (typeof id !== 'string' || !SESSION_ID.test(id)) throw notFound('session')
+    const isCurrent = await request.callApi(async (api, ctx) => {
+      await api.revokeSession(id, ctx)
+      return unverifiedClaims(ctx.token ?? '').sid === id
+    }).catch((error: unknown) => {
+      if (error instanceof ApiResponseError && error.status === 404) return null
+      throw error
+    })
+    if (isCurrent === null) {
+      reply.flash('info', 'That session had already ended.')
+      return reply.redirect('/account', 303)
+    }
+    if (isCurrent && request.portalSession) {
+      await sessions.destroy(request.portalSession, { endUserIp: request.ip, requestId: request.id })
+      reply.clearCookie(cookieNames.session, cookieOptions(config.secure))
+      reply.flash('info', 'You revoked the session of this browser, so you have been signed out.')
+      return reply.redirect('/login', 303)
+    }
+    reply.flash('success', 'Session revoked. That device will have to sign in again.')
+    return reply.redirect('/account', 303)
+  })
+
+  app.post('/account/sign-out-everywhere', async (request, reply) => {
+    const session = request.portalSession
+    if (session) {
+      await request.callApi((api, ctx) => api.logoutAll(ctx)).catch((error: unknown) => {
+        // Already signed out on the API side: the local clean-up below is all that is left.
+        if (!(error instanceof ApiResponseError && error.status === 401)) throw error
+      })
+      await sessions.destroyAllOfUser(session.userId)
+    }
+    reply.clearCookie(cookieNames.session, cookieOptions(config.secure))
+    reply.header('clear-site-data', '"cookies"')
+    return reply.redirect('/login?signed_out=everywhere', 303)
+  })
+}

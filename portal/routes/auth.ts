@@ -1,0 +1,120 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { ApiResponseError, ApiUnavailableError } from '../api-client.ts'
+import { cookieOptions } from '../cookies.ts'
+import { href } from '../format.ts'
+import { pkceChallenge, randomToken, safeEqual } from '../secrets.ts'
+
+/** How long a visitor has to finish signing in at GitHub. */
+const LOGIN_ATTEMPT_SECONDS = 600
+
+interface LoginAttempt {
+  state: string
+  verifier: string
+  next: string
+  expiresAt: number
+}
+
+function isLoginAttempt(value: unknown): value is LoginAttempt {
+  if (typeof value !== 'object' || value === null) return false
+  const v = value as Record<string, unknown>
+  return typeof v.state === 'string' && typeof v.verifier === 'string' && typeof v.next === 'string' && typeof v.expiresAt === 'number'
+}
+
+/** A path on this site to return to after signing in; anything else (other sites, "//evil") becomes "/". */
+export function safeNext(value: unknown): string {
+  if (typeof value !== 'string' || value.length > 1000) return '/'
+  if (!value.startsWith('/') || value.startsWith('//') || value.startsWith('/\\')) return '/'
+  if (/[\r\n\t]/.test(value) || value.startsWith('/auth/') || value.startsWith('/login')) return '/'
+  return value
+}
+
+const SIGNED_OUT_MESSAGES: Record<string, string> = {
+  '1': 'You have signed out.',
+  everywhere: 'You have signed out on every device.',
+}
+
+export default async function authRoutes(app: FastifyInstance) {
+  const { config, api, sessions, box, cookieNames, now } = app.portal
+  const redirectUri = `${config.publicUrl}/auth/callback`
+
+  async function toLogin(reply: FastifyReply, kind: 'error' | 'info', text: string) {
+    reply.flash(kind, text)
+    return reply.redirect('/login', 303)
+  }
+
+  app.get('/login', { config: { portalAccess: 'public' } }, async (request, reply) => {
+    const query = request.query as Record<string, unknown>
+    const next = safeNext(query.next)
+    if (request.portalSession) return reply.redirect(next, 303)
+    const signedOut = typeof query.signed_out === 'string' ? SIGNED_OUT_MESSAGES[query.signed_out] : undefined
+    return reply.renderPage('login', { title: 'Sign in — Insighta Labs+', next, signedOut })
+  })
+
+  // Starting a sign-in is a POST: it sets the login-attempt cookie and leaves for the API.
+  app.post('/auth/login', { config: { portalAccess: 'public' } }, async (request, reply) => {
+    const body = (request.body ?? {}) as Record<string, unknown>
+    const attempt: LoginAttempt = {
+      state: randomToken(32),
+      verifier: randomToken(48),
+      next: safeNext(body.next),
+      expiresAt: now().getTime() + LOGIN_ATTEMPT_SECONDS * 1000,
+    }
+    reply.setCookie(cookieNames.login, box.sealJson('login-attempt', attempt), cookieOptions(config.secure, LOGIN_ATTEMPT_SECONDS))
+    const target = href(`${config.apiPublicUrl}/auth/github`, {
+      client_id: config.clientId,
+      redirect_uri: redirectUri,
+      state: attempt.state,
+      code_challenge: pkceChallenge(attempt.verifier),
+      code_challenge_method: 'S256',
+    })
+    return reply.redirect(target, 303)
+  })
+
+  app.get('/auth/callback', { config: { portalAccess: 'public' } }, async (request: FastifyRequest, reply) => {
+    const query = request.query as Record<string, unknown>
+    const attempt = box.openJson('login-attempt', request.cookies[cookieNames.login])
+    reply.clearCookie(cookieNames.login, cookieOptions(config.secure))
+    if (typeof query.error === 'string') {
+      return toLogin(reply, 'info', query.error === 'access_denied' ? 'Sign-in was cancelled.' : 'Sign-in did not complete. Please try again.')
+    }
+    const code = typeof query.code === 'string' ? query.code : ''
+    const state = typeof query.state === 'string' ? query.state : ''
+    // Login CSRF: only the browser that started this attempt holds the state that matches.
+    if (
+      !isLoginAttempt(attempt) ||
+      attempt.expiresAt < now().getTime() ||
+      code === '' ||
+      code.length > 1000 ||
+      !safeEqual(state, attempt.state)
+    ) {
+      return toLogin(reply, 'error', 'That sign-in link has expired or was not started in this browser. Please try again.')
+    }
+    const base = { endUserIp: request.ip, requestId: request.id }
+    let created
+    try {
+      const tokens = await api.exchangeCode({ code, codeVerifier: attempt.verifier, redirectUri }, base)
+      const user = await api.me({ ...base, token: tokens.access_token })
+      // Session fixation: whatever session this browser had is ended; the new one gets a new id.
+      if (request.portalSession) await sessions.destroy(request.portalSession, base)
+      created = await sessions.create(tokens, user, request.headers['user-agent'])
+    } catch (error) {
+      if (error instanceof ApiResponseError) {
+        request.log.warn({ reqId: request.id, apiStatus: error.status }, 'sign-in refused by the API')
+        return toLogin(reply, 'error', error.status === 403 ? error.message : `Sign-in failed: ${error.message}`)
+      }
+      if (error instanceof ApiUnavailableError) return toLogin(reply, 'error', 'The sign-in service cannot be reached. Please try again in a minute.')
+      throw error
+    }
+    reply.setCookie(cookieNames.session, created.cookieValue, cookieOptions(config.secure, Math.floor(config.sessionAbsoluteMs / 1000)))
+    reply.flash('success', `Signed in as ${created.session.user.username}.`)
+    return reply.redirect(attempt.next, 303)
+  })
+
+  // Public so that a visitor whose session already ended can still clear the cookie.
+  app.post('/logout', { config: { portalAccess: 'public' } }, async (request, reply) => {
+    if (request.portalSession) await sessions.destroy(request.portalSession, { endUserIp: request.ip, requestId: request.id })
+    reply.clearCookie(cookieNames.session, cookieOptions(config.secure))
+    reply.header('clear-site-data', '"cookies"')
+    return reply.redirect('/login?signed_out=1', 303)
+  })
+}

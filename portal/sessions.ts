@@ -1,0 +1,314 @@
+import type { Kysely } from 'kysely'
+import {
+  deletePortalSession,
+  deletePortalSessionsOfUser,
+  findPortalSession,
+  insertPortalSession,
+  releaseRefreshLease,
+  storeRefreshedTokens,
+  takeRefreshLease,
+  touchPortalSession,
+  updatePortalUserSnapshot,
+  type PortalSessionRow,
+} from '../db/repositories/portal-sessions.ts'
+import type { Database, PortalUserSnapshot } from '../db/types.ts'
+import { ApiResponseError, ApiUnavailableError, type ApiClient, type ApiUser, type CallContext, type TokenPair } from './api-client.ts'
+import { randomToken, sha256Hex, type SecretBox } from './secrets.ts'
+
+/** The API session behind a portal session is gone (revoked, expired, user suspended): sign in again. */
+export class SessionExpiredError extends Error {
+  constructor(readonly reason: 'expired' | 'suspended' | 'required' = 'expired') {
+    super(
+      reason === 'suspended'
+        ? 'Your account has been suspended. Contact an administrator.'
+        : reason === 'required'
+          ? 'Please sign in to continue.'
+          : 'Your session has ended. Please sign in again.',
+    )
+    this.name = 'SessionExpiredError'
+  }
+}
+
+/** A signed-in visitor's session, as one request sees it. */
+export class PortalSession {
+  private accessToken: string | undefined
+
+  constructor(
+    readonly id: string,
+    private row: PortalSessionRow,
+  ) {}
+
+  get user(): PortalUserSnapshot {
+    return this.row.user_snapshot
+  }
+  get userId(): string {
+    return this.row.user_id
+  }
+  get csrfToken(): string {
+    return this.row.csrf_secret
+  }
+  get accessExpiresAt(): Date {
+    return this.row.access_expires_at
+  }
+  get createdAt(): Date {
+    return this.row.created_at
+  }
+
+  /** @internal the session store's view of the row */
+  current(): PortalSessionRow {
+    return this.row
+  }
+
+  /** @internal */
+  replace(row: PortalSessionRow, accessToken: string): void {
+    this.row = row
+    this.accessToken = accessToken
+  }
+
+  /** @internal */
+  setUser(user: PortalUserSnapshot): void {
+    this.row = { ...this.row, user_snapshot: user }
+  }
+
+  /** @internal */
+  cachedAccessToken(): string | undefined {
+    return this.accessToken
+  }
+
+  /** @internal */
+  cacheAccessToken(token: string): void {
+    this.accessToken = token
+  }
+}
+
+export interface SessionStoreOptions {
+  db: Kysely<Database>
+  box: SecretBox
+  api: ApiClient
+  idleMs: number
+  absoluteMs: number
+  /** refresh when the access token expires within this many ms */
+  refreshMarginMs: number
+  now?: () => Date
+  sleep?: (ms: number) => Promise<void>
+}
+
+/** How long a refresh lease lasts: long enough for one /auth/refresh round trip, short enough to recover from a crash. */
+export const REFRESH_LEASE_SECONDS = 10
+/** How long a request waits for another holder's refresh before giving up. */
+const REFRESH_WAIT_MS = 5000
+const REFRESH_POLL_MS = 40
+/** last_seen_at is written at most this often per session (a write per page view is waste). */
+const TOUCH_EVERY_MS = 60_000
+
+export function snapshotOf(user: ApiUser): PortalUserSnapshot {
+  return {
+    id: user.id,
+    username: user.username,
+    role: user.role === 'admin' ? 'admin' : 'analyst',
+    email: user.email ?? null,
+    avatar_url: user.avatar_url ?? null,
+  }
+}
+
+/**
+ * Portal sessions in Postgres and the API tokens they hold. The browser gets only a random cookie
+ * value; the row's id is its SHA-256. Tokens are sealed with AES-256-GCM before they are stored.
+ *
+ * Transparent refresh ("row lock" design): a request that finds the access token about to expire
+ * asks for a refresh. Inside one process, concurrent requests for the same session share one
+ * promise. Across processes, one atomic UPDATE hands a short lease to exactly one of them; it calls
+ * /auth/refresh with no transaction open, stores the new pair and clears the lease in one UPDATE.
+ * The others poll the row briefly and use the pair the winner stored. So two tabs, or a page and a
+ * CSV download, never present the same refresh token twice.
+ */
+export class SessionStore {
+  private readonly inflight = new Map<string, Promise<string>>()
+  private readonly now: () => Date
+  private readonly sleep: (ms: number) => Promise<void>
+
+  constructor(private readonly options: SessionStoreOptions) {
+    this.now = options.now ?? (() => new Date())
+    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)))
+  }
+
+  private get db() {
+    return this.options.db
+  }
+
+  private seal(token: string): Buffer {
+    return this.options.box.seal('api-token', token)
+  }
+
+  private open(sealed: Buffer): string | undefined {
+    return this.options.box.open('api-token', sealed)
+  }
+
+  private expiryFrom(now: Date, createdAt: Date): Date {
+    return new Date(Math.min(now.getTime() + this.options.idleMs, createdAt.getTime() + this.options.absoluteMs))
+  }
+
+  /** A new session for freshly issued tokens; returns the cookie value (the only copy of it). */
+  async create(tokens: TokenPair, user: ApiUser, userAgent: string | undefined): Promise<{ cookieValue: string; session: PortalSession }> {
+    const cookieValue = randomToken(32)
+    const id = sha256Hex(cookieValue)
+    const now = this.now()
+    const row = {
+      id,
+      user_id: user.id,
+      user_snapshot: snapshotOf(user),
+      access_token_enc: this.seal(tokens.access_token),
+      refresh_token_enc: this.seal(tokens.refresh_token),
+      access_expires_at: new Date(now.getTime() + tokens.expires_in * 1000),
+      csrf_secret: randomToken(32),
+      user_agent: userAgent ? userAgent.slice(0, 300) : null,
+      created_at: now,
+      last_seen_at: now,
+      expires_at: this.expiryFrom(now, now),
+    }
+    await insertPortalSession(this.db, row)
+    const session = new PortalSession(id, { ...row, refresh_lease_until: null })
+    session.cacheAccessToken(tokens.access_token)
+    return { cookieValue, session }
+  }
+
+  /** The live session behind a cookie value, or undefined. */
+  async load(cookieValue: string | undefined): Promise<PortalSession | undefined> {
+    if (!cookieValue || cookieValue.length > 100) return undefined
+    const id = sha256Hex(cookieValue)
+    const now = this.now()
+    const row = await findPortalSession(this.db, id, now)
+    if (!row) return undefined
+    if (now.getTime() - row.last_seen_at.getTime() >= TOUCH_EVERY_MS) {
+      const expiresAt = this.expiryFrom(now, row.created_at)
+      await touchPortalSession(this.db, id, now, expiresAt)
+      row.last_seen_at = now
+      row.expires_at = expiresAt
+    }
+    return new PortalSession(id, row)
+  }
+
+  /** Deletes the session and revokes its API session (best effort: the portal side always goes). */
+  async destroy(session: PortalSession, ctx: CallContext): Promise<void> {
+    const row = await deletePortalSession(this.db, session.id)
+    if (!row) return
+    const access = this.open(row.access_token_enc)
+    const refresh = this.open(row.refresh_token_enc)
+    if (access && refresh) {
+      await this.options.api.logout(refresh, { ...ctx, token: access }).catch(() => {})
+    }
+  }
+
+  /** Records a changed user (role) in the session at once. */
+  async updateSnapshot(session: PortalSession, user: PortalUserSnapshot): Promise<void> {
+    await updatePortalUserSnapshot(this.db, session.id, user)
+    session.setUser(user)
+  }
+
+  /** Removes every portal session of a user (after "sign out everywhere"). */
+  async destroyAllOfUser(userId: string): Promise<number> {
+    return deletePortalSessionsOfUser(this.db, userId)
+  }
+
+  /**
+   * A usable access token for this session, refreshed first when it expires within the margin.
+   * `rejected` is a token the API has just refused: a refresh is forced unless the stored token is
+   * already a different one.
+   */
+  async accessToken(session: PortalSession, ctx: CallContext, rejected?: string): Promise<string> {
+    const row = session.current()
+    const cached = session.cachedAccessToken() ?? this.open(row.access_token_enc)
+    if (cached === undefined) throw new SessionExpiredError()
+    session.cacheAccessToken(cached)
+    if (rejected === undefined && !this.needsRefresh(row)) return cached
+    let pending = this.inflight.get(session.id)
+    if (!pending) {
+      pending = this.refreshShared(session.id, ctx, rejected).finally(() => this.inflight.delete(session.id))
+      this.inflight.set(session.id, pending)
+    }
+    const token = await pending
+    const fresh = await findPortalSession(this.db, session.id, this.now())
+    if (fresh) session.replace(fresh, token)
+    else session.cacheAccessToken(token)
+    return token
+  }
+
+  private needsRefresh(row: PortalSessionRow): boolean {
+    return row.access_expires_at.getTime() - this.now().getTime() <= this.options.refreshMarginMs
+  }
+
+  private isUsable(row: PortalSessionRow, rejected: string | undefined): string | undefined {
+    if (this.needsRefresh(row)) return undefined
+    const token = this.open(row.access_token_enc)
+    return token !== undefined && token !== rejected ? token : undefined
+  }
+
+  private async refreshShared(id: string, ctx: CallContext, rejected: string | undefined): Promise<string> {
+    const giveUpAt = Date.now() + REFRESH_WAIT_MS
+    for (;;) {
+      const leased = await takeRefreshLease(this.db, id, REFRESH_LEASE_SECONDS)
+      if (leased) {
+        // Another process may have refreshed between our read and our lease.
+        const already = this.isUsable(leased, rejected)
+        if (already !== undefined) {
+          await releaseRefreshLease(this.db, id)
+          return already
+        }
+        return this.refreshUnderLease(leased, ctx)
+      }
+      // Someone else holds the lease: wait for the pair it stores.
+      await this.sleep(REFRESH_POLL_MS)
+      const row = await findPortalSession(this.db, id, this.now())
+      if (!row) throw new SessionExpiredError()
+      const theirs = this.isUsable(row, rejected)
+      if (theirs !== undefined) return theirs
+      if (Date.now() >= giveUpAt) {
+        const stillValid = row.access_expires_at.getTime() > this.now().getTime() ? this.open(row.access_token_enc) : undefined
+        if (stillValid !== undefined && stillValid !== rejected) return stillValid
+        throw new ApiUnavailableError('timed out waiting for a token refresh')
+      }
+    }
+  }
+
+  private async refreshUnderLease(row: PortalSessionRow, ctx: CallContext): Promise<string> {
+    const refreshToken = this.open(row.refresh_token_enc)
+    if (refreshToken === undefined) {
+      // Sealed under another key (the development key changed at restart): nothing to refresh with.
+      await deletePortalSession(this.db, row.id)
+      throw new SessionExpiredError()
+    }
+    let pair: TokenPair
+    try {
+      pair = await this.options.api.refresh(refreshToken, { ...ctx, token: undefined })
+    } catch (error) {
+      if (error instanceof ApiResponseError && error.status >= 400 && error.status < 500 && error.status !== 429) {
+        await deletePortalSession(this.db, row.id)
+        throw new SessionExpiredError(error.status === 403 ? 'suspended' : 'expired')
+      }
+      await releaseRefreshLease(this.db, row.id)
+      // The API is unreachable: an access token that has not actually expired is still good.
+      const current = row.access_expires_at.getTime() > this.now().getTime() ? this.open(row.access_token_enc) : undefined
+      if (current !== undefined) return current
+      throw error
+    }
+    // The role may have changed since login; refreshing is the moment to pick that up.
+    let snapshot: PortalUserSnapshot | undefined
+    try {
+      snapshot = snapshotOf(await this.options.api.me({ ...ctx, token: pair.access_token }))
+    } catch {
+      snapshot = undefined
+    }
+    const stored = await storeRefreshedTokens(this.db, row.id, {
+      access_token_enc: this.seal(pair.access_token),
+      refresh_token_enc: this.seal(pair.refresh_token),
+      access_expires_at: new Date(this.now().getTime() + pair.expires_in * 1000),
+      user_snapshot: snapshot,
+    })
+    if (!stored) {
+      // Signed out while we refreshed: do not leave a live API session behind.
+      await this.options.api.logout(pair.refresh_token, { ...ctx, token: pair.access_token }).catch(() => {})
+      throw new SessionExpiredError()
+    }
+    return pair.access_token
+  }
+}

@@ -1,0 +1,106 @@
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..')
+export const BIN = path.join(REPO_ROOT, 'bin', 'insighta.js')
+
+export interface Teardown {
+  teardown(fn: () => unknown): void
+}
+
+export interface CliResult {
+  code: number | null
+  stdout: string
+  stderr: string
+}
+
+export interface CliOptions {
+  /** INSIGHTA_HOME for the child */
+  home: string
+  env?: Record<string, string>
+  cwd?: string
+  timeoutMs?: number
+  /** run under another program, e.g. ['/usr/bin/time', '-v'] */
+  wrapper?: string[]
+}
+
+/** The parent's environment minus anything that could leak into the CLI under test. */
+function childEnv(options: CliOptions): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {}
+  for (const [key, value] of Object.entries(process.env)) {
+    if (!key.startsWith('INSIGHTA_') && !key.startsWith('TAP') && key !== 'NODE_OPTIONS') env[key] = value
+  }
+  return { ...env, INSIGHTA_HOME: options.home, NO_COLOR: '1', ...options.env }
+}
+
+/** Starts the real CLI (`node bin/insighta.js …`) as a child with pipes, i.e. not on a TTY. */
+export function spawnCli(args: readonly string[], options: CliOptions): ChildProcessWithoutNullStreams {
+  const command = [...(options.wrapper ?? []), process.execPath, BIN, ...args]
+  return spawn(command[0], command.slice(1), { cwd: options.cwd ?? options.home, env: childEnv(options) })
+}
+
+/** Runs the CLI to completion and collects its output. */
+export function runCli(args: readonly string[], options: CliOptions): Promise<CliResult> {
+  const child = spawnCli(args, options)
+  return collect(child, options.timeoutMs ?? 60_000, args)
+}
+
+export function collect(child: ChildProcessWithoutNullStreams, timeoutMs: number, args: readonly string[] = []): Promise<CliResult> {
+  let stdout = ''
+  let stderr = ''
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
+  child.stdin.end()
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      reject(new Error(`insighta ${args.join(' ')} did not finish within ${timeoutMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`))
+    }, timeoutMs)
+    child.once('error', reject)
+    child.once('close', (code) => {
+      clearTimeout(timer)
+      resolve({ code, stdout, stderr })
+    })
+  })
+}
+
+/** Resolves with the first stderr match of `pattern` (the child keeps running). */
+export function waitForStderr(child: ChildProcessWithoutNullStreams, pattern: RegExp, timeoutMs = 30_000): Promise<RegExpMatchArray> {
+  return new Promise((resolve, reject) => {
+    let seen = ''
+    const timer = setTimeout(() => {
+      child.stderr.off('data', onData)
+      reject(new Error(`no ${pattern} on stderr within ${timeoutMs} ms; got: ${seen}`))
+    }, timeoutMs)
+    const onData = (chunk: Buffer | string) => {
+      seen += chunk.toString()
+      const match = pattern.exec(seen)
+      if (match) {
+        clearTimeout(timer)
+        child.stderr.off('data', onData)
+        resolve(match)
+      }
+    }
+    child.stderr.on('data', onData)
+  })
+}
+
+/** A private temporary folder, removed after the test. */
+export async function tempDir(t: Teardown, prefix = 'insighta-cli-'): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), prefix))
+  t.teardown(() => rm(dir, { recursive: true, force: true }))
+  return dir
+}
+
+/** An http URL on which nothing listens: a port the OS just handed out and took back. */
+export async function closedPortUrl(): Promise<string> {
+  const { createServer } = await import('node:net')
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()))
+  const { port } = server.address() as { port: number }
+  await new Promise((resolve) => server.close(resolve))
+  return `http://127.0.0.1:${port}`
+}

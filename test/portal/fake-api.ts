@@ -1,0 +1,300 @@
+/**
+ * A scriptable double of the API's identity and profile endpoints, speaking the contract's wire
+ * format, for the portal tests that need to count calls or inject failures (refresh races, dead
+ * sessions, an API that goes away). The real API is used everywhere else.
+ */
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+import multipart from '@fastify/multipart'
+import { v7 as uuidv7 } from 'uuid'
+
+export interface FakeUser {
+  id: string
+  github_id: number
+  username: string
+  email: string | null
+  avatar_url: string | null
+  role: 'admin' | 'analyst'
+  is_active: boolean
+  last_login_at: string | null
+  created_at: string
+}
+
+interface Grant {
+  userId: string
+  sessionId: string
+}
+
+export interface FakeApi {
+  url: string
+  app: FastifyInstance
+  users: FakeUser[]
+  /** requests received, as "METHOD /path" */
+  calls: string[]
+  /** the last request's headers per path */
+  lastHeaders: Map<string, Record<string, string | string[] | undefined>>
+  /** access tokens → grant; delete one to make the API refuse it */
+  accessTokens: Map<string, Grant>
+  refreshTokens: Map<string, Grant & { used: boolean }>
+  /** one-time codes the next /auth/token accepts */
+  codes: Map<string, { userId: string; verifier: string; redirectUri: string }>
+  /** revoked API sessions */
+  revokedSessions: Set<string>
+  options: {
+    expiresIn: number
+    /** delay before /auth/refresh answers (ms) */
+    refreshDelayMs: number
+    /** status /auth/refresh answers instead of working (e.g. 401, 503) */
+    refreshFailure?: number
+    importReport?: Record<string, unknown>
+    importStatus?: number
+  }
+  /** bytes the import endpoint received, and the file part's content */
+  imports: { bytes: number; content: string; contentType: string }[]
+  /** issues a token pair for a user, as a completed login would */
+  issue(userId: string): { access_token: string; refresh_token: string; sessionId: string }
+  count(call: string): number
+  close(): Promise<void>
+}
+
+export async function startFakeApi(): Promise<FakeApi> {
+  const now = new Date().toISOString()
+  const users: FakeUser[] = [
+    { id: uuidv7(), github_id: 1001, username: 'octo-admin', email: 'octo-admin@example.com', avatar_url: null, role: 'admin', is_active: true, last_login_at: now, created_at: now },
+    { id: uuidv7(), github_id: 1002, username: 'octo-analyst', email: null, avatar_url: null, role: 'analyst', is_active: true, last_login_at: now, created_at: now },
+  ]
+  const app = Fastify({ logger: false })
+  await app.register(multipart)
+  let serial = 0
+  const fake: FakeApi = {
+    url: '',
+    app,
+    users,
+    calls: [],
+    lastHeaders: new Map(),
+    accessTokens: new Map(),
+    refreshTokens: new Map(),
+    codes: new Map(),
+    revokedSessions: new Set(),
+    options: { expiresIn: 180, refreshDelayMs: 0 },
+    imports: [],
+    issue(userId: string) {
+      serial++
+      const sessionId = uuidv7()
+      const access = `access-${serial}-${sessionId}`
+      const refresh = `refresh-${serial}-${sessionId}`
+      fake.accessTokens.set(access, { userId, sessionId })
+      fake.refreshTokens.set(refresh, { userId, sessionId, used: false })
+      return { access_token: access, refresh_token: refresh, sessionId }
+    },
+    count(call: string) {
+      return fake.calls.filter((c) => c === call).length
+    },
+    async close() {
+      await app.close()
+    },
+  }
+
+  app.addHook('onRequest', async (request) => {
+    const path = request.url.split('?')[0]
+    fake.calls.push(`${request.method} ${path}`)
+    fake.lastHeaders.set(path, { ...request.headers })
+  })
+
+  const fail = (reply: FastifyReply, status: number, message: string) => reply.code(status).send({ status: 'error', message })
+
+  function grantOf(request: FastifyRequest): Grant | undefined {
+    const auth = request.headers.authorization
+    const token = auth?.startsWith('Bearer ') ? auth.slice(7) : undefined
+    const grant = token ? fake.accessTokens.get(token) : undefined
+    if (!grant || fake.revokedSessions.has(grant.sessionId)) return undefined
+    return grant
+  }
+
+  function requireUser(request: FastifyRequest, reply: FastifyReply, role?: 'admin'): FakeUser | undefined {
+    const grant = grantOf(request)
+    if (!grant) {
+      void fail(reply.header('www-authenticate', 'Bearer realm="insighta", error="invalid_token"'), 401, 'Invalid or expired token')
+      return undefined
+    }
+    const user = users.find((u) => u.id === grant.userId)
+    if (!user || !user.is_active) {
+      void fail(reply, 403, 'Account suspended')
+      return undefined
+    }
+    if (role === 'admin' && user.role !== 'admin') {
+      void fail(reply, 403, 'Forbidden')
+      return undefined
+    }
+    return user
+  }
+
+  app.post('/auth/token', async (request, reply) => {
+    const body = request.body as Record<string, string>
+    const code = fake.codes.get(body.code)
+    if (!code || body.code_verifier !== code.verifier || body.redirect_uri !== code.redirectUri || body.client_id !== 'insighta-portal' || !body.client_secret) {
+      return fail(reply, 400, 'Invalid code')
+    }
+    fake.codes.delete(body.code)
+    const user = users.find((u) => u.id === code.userId)
+    if (user && !user.is_active) return fail(reply, 403, 'Your account has been suspended by an administrator')
+    const pair = fake.issue(code.userId)
+    return { status: 'success', access_token: pair.access_token, refresh_token: pair.refresh_token, token_type: 'Bearer', expires_in: fake.options.expiresIn }
+  })
+
+  app.post('/auth/refresh', async (request, reply) => {
+    if (fake.options.refreshDelayMs > 0) await new Promise((r) => setTimeout(r, fake.options.refreshDelayMs))
+    if (fake.options.refreshFailure) return fail(reply, fake.options.refreshFailure, 'Refresh failed')
+    const token = (request.body as Record<string, string>).refresh_token
+    const grant = fake.refreshTokens.get(token)
+    if (!grant || grant.used || fake.revokedSessions.has(grant.sessionId)) {
+      // Reuse revokes the family, as the real API does.
+      if (grant) fake.revokedSessions.add(grant.sessionId)
+      return fail(reply, 401, 'Invalid refresh token')
+    }
+    grant.used = true
+    serial++
+    const access = `access-${serial}-${grant.sessionId}`
+    const refresh = `refresh-${serial}-${grant.sessionId}`
+    fake.accessTokens.set(access, { userId: grant.userId, sessionId: grant.sessionId })
+    fake.refreshTokens.set(refresh, { userId: grant.userId, sessionId: grant.sessionId, used: false })
+    return { status: 'success', access_token: access, refresh_token: refresh, token_type: 'Bearer', expires_in: fake.options.expiresIn }
+  })
+
+  app.post('/auth/logout', async (request, reply) => {
+    const grant = grantOf(request)
+    const token = (request.body as Record<string, string> | undefined)?.refresh_token
+    const byRefresh = token ? fake.refreshTokens.get(token) : undefined
+    const sessionId = grant?.sessionId ?? byRefresh?.sessionId
+    if (!sessionId) return fail(reply, 401, 'No session')
+    fake.revokedSessions.add(sessionId)
+    return { status: 'success', message: 'Logged out' }
+  })
+
+  app.post('/auth/logout-all', async (request, reply) => {
+    const user = requireUser(request, reply)
+    if (!user) return reply
+    for (const grant of fake.accessTokens.values()) if (grant.userId === user.id) fake.revokedSessions.add(grant.sessionId)
+    return { status: 'success', message: 'Logged out of all sessions', revoked: 1 }
+  })
+
+  app.get('/auth/me', async (request, reply) => {
+    const user = requireUser(request, reply)
+    if (!user) return reply
+    return { status: 'success', data: user, user }
+  })
+
+  app.get('/api/sessions', async (request, reply) => {
+    const user = requireUser(request, reply)
+    if (!user) return reply
+    const grant = grantOf(request)
+    const ids = new Set([...fake.accessTokens.values()].filter((g) => g.userId === user.id && !fake.revokedSessions.has(g.sessionId)).map((g) => g.sessionId))
+    return {
+      status: 'success',
+      data: [...ids].map((id) => ({
+        id,
+        client_id: 'insighta-portal',
+        user_agent: 'Mozilla/5.0 <b>Test</b>',
+        ip: '127.0.0.1',
+        created_at: now,
+        last_used_at: now,
+        expires_at: now,
+        current: id === grant?.sessionId,
+      })),
+    }
+  })
+
+  app.delete('/api/sessions/:id', async (request, reply) => {
+    const user = requireUser(request, reply)
+    if (!user) return reply
+    const id = (request.params as { id: string }).id
+    const known = [...fake.accessTokens.values()].some((g) => g.sessionId === id && g.userId === user.id)
+    if (!known || fake.revokedSessions.has(id)) return fail(reply, 404, 'Session not found')
+    fake.revokedSessions.add(id)
+    return reply.code(204).send()
+  })
+
+  app.get('/api/users', async (request, reply) => {
+    if (!requireUser(request, reply, 'admin')) return reply
+    const q = String((request.query as Record<string, string>).q ?? '').toLowerCase()
+    const data = users.filter((u) => u.username.toLowerCase().includes(q) || (u.email ?? '').toLowerCase().includes(q))
+    return { status: 'success', page: 1, limit: 20, total: data.length, total_pages: data.length ? 1 : 0, data }
+  })
+
+  app.patch('/api/users/:id', async (request, reply) => {
+    const me = requireUser(request, reply, 'admin')
+    if (!me) return reply
+    const user = users.find((u) => u.id === (request.params as { id: string }).id)
+    if (!user) return fail(reply, 404, 'User not found')
+    const body = request.body as { role?: 'admin' | 'analyst'; is_active?: boolean }
+    if (body.role === 'analyst' && user.role === 'admin' && users.filter((u) => u.role === 'admin' && u.is_active).length === 1) {
+      return fail(reply, 409, 'At least one active admin must remain')
+    }
+    if (body.role) user.role = body.role
+    if (body.is_active !== undefined) user.is_active = body.is_active
+    return { status: 'success', data: user }
+  })
+
+  const profile = {
+    id: '01936f3e-0000-7000-8000-000000000001',
+    name: 'Ada <script>alert(1)</script>',
+    gender: 'female',
+    gender_probability: 0.98,
+    age: 36,
+    age_group: 'adult',
+    country_id: 'NG',
+    country_name: 'Nigeria',
+    country_probability: 0.7,
+    created_at: now.replace(/\.\d{3}Z$/, 'Z'),
+  }
+
+  app.get('/api/profiles', async (request, reply) => {
+    if (!requireUser(request, reply)) return reply
+    return { status: 'success', page: 1, limit: 10, total: 1, total_pages: 1, links: { self: '/api/profiles?page=1&limit=10', next: null, prev: null }, data: [profile] }
+  })
+
+  app.get('/api/profiles/stats', async (request, reply) => {
+    if (!requireUser(request, reply)) return reply
+    return {
+      status: 'success',
+      data: {
+        total: 1,
+        by_gender: { male: 0, female: 1 },
+        by_age_group: { child: 0, teenager: 0, adult: 1, senior: 0 },
+        by_country: [{ country_id: 'NG', country_name: 'Nigeria', count: 1 }],
+        age_histogram: [{ from: 30, to: 39, count: 1 }],
+      },
+    }
+  })
+
+  app.get('/api/profiles/export', async (request, reply) => {
+    if (!requireUser(request, reply)) return reply
+    return reply.type('text/csv; charset=utf-8').header('content-disposition', 'attachment; filename="profiles_x.csv"').send('id,name\n1,Ada\n')
+  })
+
+  app.post('/api/profiles/import', async (request, reply) => {
+    if (!requireUser(request, reply, 'admin')) return reply
+    if (fake.options.importStatus) return fail(reply, fake.options.importStatus, 'Import refused')
+    const file = await request.file()
+    if (!file) return fail(reply, 400, 'No file')
+    let content = ''
+    let bytes = 0
+    for await (const chunk of file.file) {
+      bytes += chunk.length
+      if (content.length < 10_000) content += chunk.toString('utf8')
+    }
+    fake.imports.push({ bytes, content, contentType: String(request.headers['content-type']) })
+    const rows = content.split('\n').filter((l) => l.trim() !== '').length - 1
+    return (
+      fake.options.importReport ?? {
+        status: 'success',
+        total_rows: rows,
+        inserted: Math.max(0, rows - 1),
+        skipped: rows > 0 ? 1 : 0,
+        reasons: { duplicate_name: rows > 0 ? 1 : 0, invalid_age: 0, invalid_gender: 0, invalid_country: 0, invalid_probability: 0, missing_fields: 0, malformed_row: 0 },
+      }
+    )
+  })
+
+  fake.url = await app.listen({ host: '127.0.0.1', port: 0 })
+  return fake
+}
