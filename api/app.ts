@@ -1,7 +1,7 @@
 import cors from '@fastify/cors'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Ajv } from 'ajv'
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import Fastify, { type FastifyServerOptions } from 'fastify'
 import type { Db } from '../db/index.ts'
 import type { ApiConfig } from './config.ts'
 import auth from './plugins/auth.ts'
@@ -76,6 +76,7 @@ export async function buildApiApp(deps: ApiDeps) {
       : new MemoryQueryCache(config.cacheTtlSeconds * 1000))
   app.decorate('queryCache', queryCache)
   app.decorate('enrichment', new EnrichmentClient(config.enrichment))
+  app.decorate('csvImport', config.csvImport)
   app.addHook('onClose', async () => queryCache.close())
   const identity = createIdentity({
     db: deps.db,

@@ -21,6 +21,8 @@ export const ApiEnvSchema = Type.Object({
   REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
   CACHE_TTL_SECONDS: Type.Integer({ minimum: 0, maximum: 3600, default: 30 }),
   BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, default: 16384 }),
+  IMPORT_MAX_BYTES: Type.Integer({ minimum: 1024, default: 104857600 }),
+  IMPORT_MAX_ROWS: Type.Integer({ minimum: 1, default: 500000 }),
   GENDERIZE_URL: Type.String({ pattern: '^https?://', default: 'https://api.genderize.io' }),
   AGIFY_URL: Type.String({ pattern: '^https?://', default: 'https://api.agify.io' }),
   NATIONALIZE_URL: Type.String({ pattern: '^https?://', default: 'https://api.nationalize.io' }),
@@ -73,6 +75,8 @@ export interface ApiConfig {
   redisUrl: string | undefined
   cacheTtlSeconds: number
   bodyLimitBytes: number
+  /** POST /api/profiles/import: the largest upload (bytes) and the most data rows per file */
+  csvImport: { maxBytes: number; maxRows: number }
   enrichment: {
     genderizeUrl: string
     agifyUrl: string
@@ -170,6 +174,7 @@ export function loadApiConfig(env: Record<string, string | undefined> = process.
     redisUrl: e.REDIS_URL,
     cacheTtlSeconds: e.CACHE_TTL_SECONDS,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
+    csvImport: { maxBytes: e.IMPORT_MAX_BYTES, maxRows: e.IMPORT_MAX_ROWS },
     enrichment: {
       genderizeUrl: e.GENDERIZE_URL,
       agifyUrl: e.AGIFY_URL,

@@ -6,7 +6,7 @@ export const ExitCode = {
   ok: 0,
   /** reserved for crashes (a bug): Node's own exit code for an uncaught error */
   internal: 1,
-  /** bad flags or values, unknown command, a request the API refused as invalid (400/413/422) */
+  /** bad flags or values, unknown command, a request the API refused as invalid (400/409/413/422) */
   usage: 2,
   /** not logged in, session expired, login failed or timed out (401) */
   auth: 3,
@@ -55,7 +55,7 @@ export const NOT_LOGGED_IN = 'You are not logged in: run insighta login'
 
 /** The exit code for an API error status; anything unexpected counts as the server's fault. */
 export function exitCodeForStatus(status: number): ExitCodeValue {
-  if (status === 400 || status === 413 || status === 422) return ExitCode.usage
+  if (status === 400 || status === 409 || status === 413 || status === 422) return ExitCode.usage
   if (status === 401) return ExitCode.auth
   if (status === 403) return ExitCode.permission
   if (status === 404) return ExitCode.notFound

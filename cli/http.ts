@@ -133,6 +133,16 @@ export async function readJsonObject(baseUrl: string, response: Response): Promi
  * proxy means nothing to the user and may be huge.
  */
 export async function apiError(baseUrl: string, response: Response): Promise<CliError> {
+  const location = response.headers.get('location')
+  if (response.status >= 300 && response.status < 400 && location !== null) {
+    // Redirects are not followed (they would carry the token elsewhere); say where it points instead.
+    await response.body?.cancel()
+    const target = new URL(location, urlFor(baseUrl, '/'))
+    return new CliError(
+      ExitCode.server,
+      `The API at ${baseUrl} redirects to ${sanitise(target.origin)}: use that address (insighta login --api-url ${sanitise(target.origin)}).`,
+    )
+  }
   const envelope = await readErrorEnvelope(response)
   if (envelope === null) return unexpectedResponse(baseUrl, response.status)
   let message = envelope.message

@@ -2,6 +2,7 @@ import { timingSafeEqual } from 'node:crypto'
 import http, { type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { CliError, ExitCode } from './errors.ts'
+import { sanitise } from './http.ts'
 
 export const LOOPBACK_HOST = '127.0.0.1'
 export const CALLBACK_PATH = '/callback'
@@ -71,7 +72,9 @@ export async function startLoopbackListener(options: LoopbackOptions): Promise<L
     clearTimeout(timer)
     if (outcome.kind === 'denied') {
       answer(response, 200, PAGES.denied)
-      rejectDone(new CliError(ExitCode.auth, 'Login was cancelled in the browser.'))
+      // The terminal (unlike the page) may say why: the state proved the answer comes from our login.
+      const why = outcome.description ?? outcome.error
+      rejectDone(new CliError(ExitCode.auth, `Login did not complete: ${sanitise(why).replace(/[.\s]+$/, '')}.`))
       return
     }
     options.onCode(outcome.code).then(
@@ -122,7 +125,7 @@ export async function startLoopbackListener(options: LoopbackOptions): Promise<L
   return { redirectUri: `http://${LOOPBACK_HOST}:${port}${CALLBACK_PATH}`, done, close }
 }
 
-type Outcome = { kind: 'code'; code: string } | { kind: 'denied' }
+type Outcome = { kind: 'code'; code: string } | { kind: 'denied'; error: string; description: string | undefined }
 
 /** The callback's meaning, or null for anything that is not our callback. */
 function classify(request: IncomingMessage, server: http.Server, expectedState: string): Outcome | null {
@@ -136,7 +139,8 @@ function classify(request: IncomingMessage, server: http.Server, expectedState: 
   const state = url.searchParams.get('state')
   if (state === null || !sameSecret(state, expectedState)) return null
   // With the right state, an OAuth error (the user pressed Cancel) is a real answer: stop waiting.
-  if (url.searchParams.has('error')) return { kind: 'denied' }
+  const error = url.searchParams.get('error')
+  if (error !== null) return { kind: 'denied', error, description: url.searchParams.get('error_description') || undefined }
   const code = url.searchParams.get('code')
   if (code === null || code === '') return null
   return { kind: 'code', code }

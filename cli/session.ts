@@ -16,6 +16,7 @@ import { apiError, readJsonObject, send, unexpectedResponse } from './http.ts'
 export const LOCK_FILE = 'credentials.lock'
 /** Refresh this long before expiry at most, so a request never leaves with a token about to lapse. */
 const MAX_REFRESH_MARGIN_MS = 30_000
+const REFRESH_TIMEOUT_MS = 15_000
 
 /** Where a request's bearer token comes from. */
 export interface TokenSource {
@@ -113,6 +114,8 @@ async function redeemRefreshToken(current: Credentials, now: number): Promise<Cr
     method: 'POST',
     path: '/auth/refresh',
     json: { refresh_token: current.refresh_token },
+    // Well inside the lock's 30 s stale limit: a waiter must never break the lock of a live refresh.
+    timeoutMs: REFRESH_TIMEOUT_MS,
   })
   // 400/401: the refresh token is expired, used or revoked — only a new login helps.
   if (response.status === 400 || response.status === 401) {

@@ -19,14 +19,15 @@ export function formatShare(part: number, total: number): string {
   return `${pct >= 10 || pct === 0 ? Math.round(pct) : pct.toFixed(1)}%`
 }
 
-/** "2026-11-23T17:00:00Z" → "23 Nov 2026, 17:00 UTC"; anything unparseable is shown as given. */
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec']
+const pad = (n: number) => String(n).padStart(2, '0')
+
+/** "2026-11-23T17:00:00Z" → "23 Nov 2026, 17:00 UTC"; anything unparseable is shown as given. (No Intl: it is hot.) */
 export function formatDateTime(value: string | null | undefined): string {
   if (!value) return '—'
   const date = new Date(value)
   if (Number.isNaN(date.getTime())) return String(value)
-  const day = date.toLocaleDateString('en-GB', { day: 'numeric', month: 'short', year: 'numeric', timeZone: 'UTC' })
-  const time = date.toLocaleTimeString('en-GB', { hour: '2-digit', minute: '2-digit', timeZone: 'UTC' })
-  return `${day}, ${time} UTC`
+  return `${date.getUTCDate()} ${MONTHS[date.getUTCMonth()]} ${date.getUTCFullYear()}, ${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())} UTC`
 }
 
 export function countryLabel(id: string, name?: string): string {
@@ -35,6 +36,39 @@ export function countryLabel(id: string, name?: string): string {
 
 export function capitalise(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1)
+}
+
+/** 104857600 → "100 MB", 2048 → "2 KB". */
+export function formatBytes(bytes: number): string {
+  if (bytes >= 1024 * 1024) return `${Math.round((bytes / (1024 * 1024)) * 10) / 10} MB`
+  if (bytes >= 1024) return `${Math.round(bytes / 1024)} KB`
+  return `${bytes} bytes`
+}
+
+/** "Mozilla/5.0 (X11; Linux x86_64) … Chrome/126 …" → "Chrome on Linux"; unknown agents are shown shortened. */
+export function deviceLabel(userAgent: string | null | undefined): string {
+  if (!userAgent) return 'Unknown device'
+  const ua = userAgent
+  const browser =
+    /insighta/i.test(ua) ? 'insighta CLI'
+    : /Edg\//.test(ua) ? 'Edge'
+    : /Firefox\//.test(ua) ? 'Firefox'
+    : /HeadlessChrome\//.test(ua) ? 'Headless Chrome'
+    : /Chrome\//.test(ua) ? 'Chrome'
+    : /Safari\//.test(ua) ? 'Safari'
+    : /^curl\//.test(ua) ? 'curl'
+    : /^node|undici/i.test(ua) ? 'Node.js'
+    : undefined
+  const os =
+    /Android/.test(ua) ? 'Android'
+    : /iPhone|iPad|iOS/.test(ua) ? 'iOS'
+    : /Windows/.test(ua) ? 'Windows'
+    : /Mac OS X|Macintosh/.test(ua) ? 'macOS'
+    : /Linux|X11/.test(ua) ? 'Linux'
+    : undefined
+  if (browser && os) return `${browser} on ${os}`
+  if (browser) return browser
+  return ua.length > 60 ? `${ua.slice(0, 59)}…` : ua
 }
 
 /** A path with a query string built from the defined, non-empty values. */
@@ -56,5 +90,5 @@ export function safeImageUrl(value: string | null | undefined): string | undefin
   }
 }
 
-export const formatters = { formatCount, formatProbability, formatShare, formatDateTime, countryLabel, capitalise, href, safeImageUrl }
+export const formatters = { deviceLabel, formatBytes, formatCount, formatProbability, formatShare, formatDateTime, countryLabel, capitalise, href, safeImageUrl }
 export type Formatters = typeof formatters

@@ -46,7 +46,7 @@ export async function startPortal(config: PortalConfig, shared?: OpenDatabase): 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const config = loadPortalConfig()
   const running = await startPortal(config)
-  console.log(`Portal listening on ${running.url}; open ${running.publicUrl}`)
+  console.log(`Portal listening on ${running.url} (open ${running.publicUrl})`)
   closeWithGrace({ delay: 10_000 }, async ({ err }) => {
     if (err) running.app.log.error({ err }, 'shutting down after an error')
     await running.close()

@@ -205,6 +205,11 @@ export class SessionStore {
     session.setUser(user)
   }
 
+  /** Deletes the session without calling the API (its API session is already gone). */
+  async forget(session: PortalSession): Promise<void> {
+    await deletePortalSession(this.db, session.id)
+  }
+
   /** Removes every portal session of a user (after "sign out everywhere"). */
   async destroyAllOfUser(userId: string): Promise<number> {
     return deletePortalSessionsOfUser(this.db, userId)

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify'
 import fp from 'fastify-plugin'
 import { ApiError } from '../errors.ts'
+import { rejectStaticPathOnParametricRoute } from './errors.ts'
 import { ErrorSchema } from '../routes/schemas.ts'
 import { forbidden, unauthorized } from '../services/auth-errors.ts'
 import type { Identity } from '../services/identity.ts'
@@ -50,12 +51,15 @@ export default fp(async function auth(app: FastifyInstance, opts: { identity: Id
     }
   })
 
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', async (request, reply) => {
     if (request.is404) return
     const access = request.routeOptions.config.access
     if (access === 'public') return
     // @fastify/cors answers real preflights in its own hook; its catch-all OPTIONS route is harmless.
     if (request.method === 'OPTIONS' && request.routeOptions.url === '*') return
+    // A wrong method on a known static path that a parametric route happens to match (DELETE
+    // /api/profiles/export) is a 405 whoever asks: answer it before authentication.
+    if (/[:*]/.test(request.routeOptions.url ?? '') && (await rejectStaticPathOnParametricRoute(request, reply))) return reply
     if (!Array.isArray(access)) {
       request.log.error({ route: request.routeOptions.url }, 'route has no access declaration: refused')
       throw new ApiError(403, 'Forbidden: this route declares no access rule')

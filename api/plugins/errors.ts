@@ -35,6 +35,7 @@ function methodNotAllowed(reply: FastifyReply, allowed: Set<string>) {
 export async function rejectStaticPathOnParametricRoute(request: FastifyRequest, reply: FastifyReply) {
   const path = request.url.split('?')[0]
   const allowed = request.server.allowedMethods(path)
+  if (allowed.has('GET')) allowed.add('HEAD')
   if (request.routeOptions.url && !allowed.has(request.method) && allowed.size > 0) {
     await methodNotAllowed(reply, allowed)
     return reply

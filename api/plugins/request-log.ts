@@ -41,7 +41,7 @@ export function loggerOptions(level: string) {
   return {
     level,
     redact: {
-      paths: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]', '*.password', '*.token'],
+      paths: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-portal-client-secret"]', 'res.headers["set-cookie"]', '*.password', '*.token'],
       censor: '[REDACTED]',
     },
   }

@@ -1,7 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox'
 import type { ProfileRow, ProfileSort, ProfileWhere, SortColumn } from '../../db/repositories/profiles.ts'
-import { SORT_COLUMNS } from '../../db/repositories/profiles.ts'
-import { AGE_GROUP_BOUNDS, AGE_GROUPS, canonicalFilter, GENDERS, type ProfileFilter } from './profile-filter.ts'
+import { AGE_GROUP_BOUNDS, canonicalFilter, type ProfileFilter } from './profile-filter.ts'
 
 export const MAX_LIMIT = 50
 export const DEFAULT_LIMIT = 10

@@ -109,13 +109,14 @@ export class SessionService {
     sessionId: string,
     refreshToken: string,
     refreshExpiresAt: Date,
+    now: Date,
   ): Promise<TokenPair> {
     const accessToken = await this.deps.tokens.sign({ userId: user.id, role: user.role, sessionId })
     return {
       accessToken,
       refreshToken,
       expiresIn: this.deps.tokens.ttlSeconds,
-      refreshExpiresIn: Math.max(0, Math.floor((refreshExpiresAt.getTime() - this.deps.clock()) / 1000)),
+      refreshExpiresIn: Math.max(0, Math.floor((refreshExpiresAt.getTime() - now.getTime()) / 1000)),
       userId: user.id,
       sessionId,
     }
@@ -134,7 +135,7 @@ export class SessionService {
       now,
       expiresAt,
     })
-    return this.pair(user, session.id, refreshToken, expiresAt)
+    return this.pair(user, session.id, refreshToken, expiresAt, now)
   }
 
   /** Identifies "the same client" for the retry window: user agent and (end-user) address. */
@@ -178,7 +179,7 @@ export class SessionService {
       await trx.updateTable('sessions').set({ last_used_at: now }).where('id', '=', row.session_id).execute()
       return { ...row, expiresAt }
     })
-    if (rotated) return this.pair({ id: rotated.user_id, role: rotated.role }, rotated.session_id, successor, rotated.expiresAt)
+    if (rotated) return this.pair({ id: rotated.user_id, role: rotated.role }, rotated.session_id, successor, rotated.expiresAt, now)
 
     const found = await diagnoseRefreshToken(db.db, tokenHash)
     if (!found) throw unauthorized('Invalid refresh token', true)
@@ -199,7 +200,7 @@ export class SessionService {
       ) {
         const successorToken = sealer.open(found.successor_sealed, found.successor_id)
         if (successorToken !== undefined) {
-          return this.pair({ id: found.user_id, role: found.role }, found.session_id, successorToken, found.successor_expires_at)
+          return this.pair({ id: found.user_id, role: found.role }, found.session_id, successorToken, found.successor_expires_at, now)
         }
       }
       await this.revoke(found.session_id, 'refresh_reuse')

@@ -1,9 +1,9 @@
 import { Command } from 'commander'
 import type { CliContext } from '../context.ts'
-import { credentialsPath, deleteCredentials, isRecord, readCredentials } from '../credentials.ts'
+import { credentialsPath, deleteCredentials, isRecord, readCredentials, type Credentials } from '../credentials.ts'
 import { DEFAULT_API_URL, normaliseApiUrl } from '../environment.ts'
 import { CliError, CorruptedCredentialsError, ExitCode, NotLoggedInError } from '../errors.ts'
-import { unexpectedResponse } from '../http.ts'
+import { send, unexpectedResponse } from '../http.ts'
 import { login } from '../login.ts'
 import { port } from '../validate.ts'
 import { keyValues } from '../views.ts'
@@ -20,16 +20,33 @@ export function loginCommand(ctx: CliContext): Command {
     'insighta login --api-url https://api.insighta.example',
     'insighta login --no-browser --port 8765',
   ]).action(async (options: { apiUrl?: string; browser: boolean; port?: number }) => {
-    const apiUrl = options.apiUrl === undefined ? await defaultLoginUrl(ctx) : normaliseApiUrl(options.apiUrl, '--api-url')
+    // An unusable file is no obstacle to logging in: the login replaces it.
+    const previous = await readCredentials(ctx.env.home, ctx.warn).catch(() => null)
+    const apiUrl =
+      options.apiUrl === undefined ? (ctx.env.apiUrl ?? previous?.api_url ?? DEFAULT_API_URL) : normaliseApiUrl(options.apiUrl, '--api-url')
     await login(ctx, { apiUrl, openBrowser: options.browser, port: options.port ?? 0 })
+    if (previous !== null) await endReplacedSession(previous)
   })
 }
 
-/** INSIGHTA_API_URL, else the API of the previous login (even if that file is unusable), else local. */
-async function defaultLoginUrl(ctx: CliContext): Promise<string> {
-  if (ctx.env.apiUrl !== undefined) return ctx.env.apiUrl
-  const previous = await readCredentials(ctx.env.home, ctx.warn).catch(() => null)
-  return previous?.api_url ?? DEFAULT_API_URL
+/**
+ * The new login overwrote the only copy of the previous session's tokens, so nobody can use that
+ * session any more: end it on its server too, rather than leave it live until it times out. Best
+ * effort and quiet — the login itself has succeeded.
+ */
+async function endReplacedSession(previous: Credentials): Promise<void> {
+  try {
+    const response = await send(previous.api_url, {
+      method: 'POST',
+      path: '/auth/logout',
+      headers: { authorization: `Bearer ${previous.access_token}` },
+      json: { refresh_token: previous.refresh_token },
+      timeoutMs: 5_000,
+    })
+    await response.body?.cancel()
+  } catch {
+    // unreachable or gone: the session expires on its own
+  }
 }
 
 export function logoutCommand(ctx: CliContext): Command {

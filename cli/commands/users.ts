@@ -2,7 +2,7 @@ import { Command } from 'commander'
 import type { ApiClient } from '../api-client.ts'
 import type { CliContext } from '../context.ts'
 import { CliError, ExitCode } from '../errors.ts'
-import { unexpectedResponse } from '../http.ts'
+import { unexpectedResponse, type QueryValue } from '../http.ts'
 import { pageFooter } from '../output.ts'
 import { githubLogin, integerIn, MAX_LIMIT, MAX_PAGE, nonBlank, oneOf, ROLES } from '../validate.ts'
 import { dataArray, listEnvelope, recordTable } from '../views.ts'
@@ -57,7 +57,7 @@ function listCommand(ctx: CliContext): Command {
     async (options: { search?: string; page?: number; limit?: number; json?: boolean }) => {
       const client = await ctx.client()
       const body = await ctx.out.spin('Loading users…', () =>
-        client.json({ method: 'GET', path: '/api/users', query: { search: options.search, page: options.page, limit: options.limit } }),
+        client.json({ method: 'GET', path: '/api/users', query: userSearch(options.search, { page: options.page, limit: options.limit }) }),
       )
       if (options.json) return printJson(ctx, body)
       const records = dataArray(body)
@@ -70,11 +70,19 @@ function listCommand(ctx: CliContext): Command {
 }
 
 /**
+ * The API names its substring filter `q`; `search` is the name first agreed for it, sent too so the
+ * CLI works with either (an API ignores query keys it does not know).
+ */
+function userSearch(text: string | undefined, paging: { page?: number; limit?: number }): Record<string, QueryValue> {
+  return { q: text, search: text, ...paging }
+}
+
+/**
  * The API addresses users by id; people know logins. The search is a substring match, so the
  * result is filtered to the exact login (GitHub logins are case-insensitive).
  */
 async function findUserId(client: ApiClient, login: string): Promise<string> {
-  const body = await client.json({ method: 'GET', path: '/api/users', query: { search: login, limit: MAX_LIMIT } })
+  const body = await client.json({ method: 'GET', path: '/api/users', query: userSearch(login, { limit: MAX_LIMIT }) })
   const records = dataArray(body)
   if (records === null) throw unexpectedResponse(client.apiUrl, 200)
   const user = records.find((r) => typeof r.username === 'string' && r.username.toLowerCase() === login.toLowerCase())

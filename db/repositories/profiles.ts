@@ -210,8 +210,16 @@ export async function* streamProfiles(
     .orderBy('id', sort.direction)
     .compile()
   const client = await pool.connect()
-  const cursor = client.query(new Cursor<ProfileRow>(compiled.sql, compiled.parameters as unknown[]))
   let failed = false
+  // Until Sync the whole cursor is one statement for statement_timeout, and a 1M-row export takes
+  // longer than any sensible per-query limit: lift it for this connection, restore it afterwards.
+  try {
+    await client.query('SET statement_timeout = 0')
+  } catch (error) {
+    client.release(true)
+    throw error
+  }
+  const cursor = client.query(new Cursor<ProfileRow>(compiled.sql, compiled.parameters as unknown[]))
   try {
     for (;;) {
       const rows = await cursor.read(batchSize)
@@ -224,6 +232,7 @@ export async function* streamProfiles(
   } finally {
     try {
       await cursor.close()
+      if (!failed) await client.query('RESET statement_timeout')
     } catch {
       failed = true
     }

@@ -8,7 +8,6 @@ import fp from 'fastify-plugin'
  */
 export default fp(async function securityHeaders(app: FastifyInstance) {
   const { config } = app.portal
-  const apiOrigin = new URL(config.apiPublicUrl).origin
   app.decorateRequest('cspNonce', '')
 
   app.addHook('onRequest', async (request) => {
@@ -24,8 +23,8 @@ export default fp(async function securityHeaders(app: FastifyInstance) {
       "font-src 'self'",
       "connect-src 'self'",
       "manifest-src 'self'",
-      // the login form's POST continues (303) to the API's /auth/github
-      `form-action 'self' ${apiOrigin}`,
+      // forms post here only (sign-in leaves through an interstitial page, not a form redirect)
+      "form-action 'self'",
       "frame-ancestors 'none'",
       "base-uri 'none'",
       "object-src 'none'",

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { ApiResponseError, type ApiClient, type CallContext } from '../api-client.ts'
 import { forbidden } from '../errors.ts'
-import { SessionExpiredError } from '../sessions.ts'
+import { SessionExpiredError, snapshotOf } from '../sessions.ts'
 
 /** Paths that never need the session (no database round trip for a stylesheet). */
 function skipsSession(url: string): boolean {
@@ -55,6 +55,21 @@ export default fp(async function sessionPlugin(app: FastifyInstance) {
     try {
       return await fn(api, { ...base, token })
     } catch (error) {
+      if (error instanceof ApiResponseError && error.status === 403) {
+        // A role refusal, or the account itself suspended? /auth/me tells them apart, and a
+        // changed role is picked up at once.
+        const me = await api.me({ ...base, token }).then(
+          (user) => ({ user, failure: undefined }),
+          (failure: unknown) => ({ user: undefined, failure }),
+        )
+        const { failure } = me
+        if (failure instanceof ApiResponseError && (failure.status === 401 || failure.status === 403)) {
+          await sessions.forget(session)
+          throw new SessionExpiredError(failure.status === 403 ? 'suspended' : 'expired')
+        }
+        if (me.user) await sessions.updateSnapshot(session, snapshotOf(me.user))
+        throw error
+      }
       if (!(error instanceof ApiResponseError) || error.status !== 401) throw error
       // Refused although we thought it valid (revoked, clock skew): refresh once; a dead session throws.
       const renewed = await sessions.accessToken(session, base, token)

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import { ApiResponseError, type ApiSession } from '../api-client.ts'
 import { cookieOptions } from '../cookies.ts'
 import { notFound } from '../errors.ts'
+import { deviceLabel } from '../format.ts'
 import { unverifiedClaims } from '../jwt.ts'
 
 const SESSION_ID = /^[A-Za-z0-9_-]{1,100}$/
@@ -32,7 +33,9 @@ export default async function accountRoutes(app: FastifyInstance) {
     const rows = (list ?? []).map((s) => ({
       id: s.id,
       client: clientLabel(s, config.clientId),
-      device: s.device ?? s.user_agent ?? '—',
+      device: deviceLabel(s.device ?? s.user_agent),
+      userAgent: s.user_agent ?? s.device ?? '',
+      ip: s.ip ?? null,
       createdAt: s.created_at ?? null,
       lastUsedAt: s.last_used_at ?? s.last_seen_at ?? null,
       current: s.current === true || (currentSid !== undefined && s.id === currentSid),
@@ -43,9 +46,11 @@ export default async function accountRoutes(app: FastifyInstance) {
   app.post('/account/sessions/:id/revoke', async (request, reply) => {
     const id = (request.params as { id?: unknown }).id
     if (typeof id !== 'string' || !SESSION_ID.test(id)) throw notFound('session')
+    // The page marks this browser's row (the API's `current` flag); the token's sid says the same.
+    const markedCurrent = (request.body as Record<string, unknown> | undefined)?.current === '1'
     const isCurrent = await request.callApi(async (api, ctx) => {
       await api.revokeSession(id, ctx)
-      return unverifiedClaims(ctx.token ?? '').sid === id
+      return markedCurrent || unverifiedClaims(ctx.token ?? '').sid === id
     }).catch((error: unknown) => {
       if (error instanceof ApiResponseError && error.status === 404) return null
       throw error

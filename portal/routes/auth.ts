@@ -67,7 +67,9 @@ export default async function authRoutes(app: FastifyInstance) {
       code_challenge: pkceChallenge(attempt.verifier),
       code_challenge_method: 'S256',
     })
-    return reply.redirect(target, 303)
+    // An interstitial page, not a 303: CSP form-action ('self') also governs the redirects that
+    // follow a form submission, and the API sends the browser on to GitHub, another origin.
+    return reply.renderPage('login-continue', { title: 'Continuing to GitHub — Insighta Labs+', target })
   })
 
   app.get('/auth/callback', { config: { portalAccess: 'public' } }, async (request: FastifyRequest, reply) => {

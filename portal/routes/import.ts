@@ -4,6 +4,7 @@ import { ApiResponseError, ApiUnavailableError, IMPORT_REASONS, type ImportRepor
 import { csrfRejected, PageError } from '../errors.ts'
 import { CSRF_FIELD, CSRF_HEADER, csrfTokenMatches } from '../plugins/csrf.ts'
 import { wantsJson } from '../plugins/errors.ts'
+import { formatBytes } from '../format.ts'
 import { randomToken } from '../secrets.ts'
 
 export const REASON_LABELS: Record<(typeof IMPORT_REASONS)[number], string> = {
@@ -56,7 +57,7 @@ export default async function importRoutes(app: FastifyInstance) {
     return reply.renderPage('import', {
       title: 'Import profiles — Insighta Labs+',
       reasonLabels: REASON_LABELS,
-      maxMegabytes: Math.floor(config.uploadLimitBytes / (1024 * 1024)),
+      maxSize: formatBytes(config.uploadLimitBytes),
     })
   })
 
@@ -97,7 +98,7 @@ export default async function importRoutes(app: FastifyInstance) {
     } catch (error) {
       filePart.file.resume()
       if (filePart.file.truncated || (error instanceof Error && (error as { code?: string }).code === 'FST_REQ_FILE_TOO_LARGE')) {
-        return finish(request, reply, 'error', `That file is larger than the ${Math.floor(config.uploadLimitBytes / (1024 * 1024))} MB the portal accepts.`)
+        return finish(request, reply, 'error', `That file is larger than the ${formatBytes(config.uploadLimitBytes)} the portal accepts.`)
       }
       if (error instanceof ApiResponseError) {
         if (error.status === 404 || error.status === 405) return finish(request, reply, 'error', 'Importing is not available on this server yet.')

@@ -3,7 +3,7 @@ import t from 'tap'
 import { buildApiApp } from '../../api/app.ts'
 import { loadApiConfig } from '../../api/config.ts'
 import { createDb } from '../../db/index.ts'
-import { buildTestApi } from '../helpers/api.ts'
+import { authHeaders, buildTestApi, TEST_ENV } from '../helpers/api.ts'
 import { createTestDatabase } from '../helpers/database.ts'
 import { startTcpProxy } from '../helpers/tcp-proxy.ts'
 
@@ -84,7 +84,7 @@ t.test('one structured log line per request, secrets redacted from URLs', async 
   stream.on('data', (chunk: Buffer) => {
     for (const line of chunk.toString().split('\n')) if (line.trim()) lines.push(JSON.parse(line))
   })
-  const config = loadApiConfig({ DEPLOYMENT_ENV: 'test', LOG_LEVEL: 'info' })
+  const config = loadApiConfig({ ...TEST_ENV, LOG_LEVEL: 'info' })
   const app = await buildApiApp({ config, db: api.db, logStream: stream })
   t.teardown(() => app.close())
   await app.inject({
@@ -109,9 +109,10 @@ t.test('the database going away mid-request: 503 in the envelope, the process st
   url.port = String(proxy.port)
   const db = createDb({ databaseUrl: url.toString(), poolMax: 2, connectionTimeoutMs: 1000 })
   t.teardown(() => db.close())
-  const config = loadApiConfig({ DEPLOYMENT_ENV: 'test', LOG_LEVEL: 'silent', CACHE_TTL_SECONDS: '0' })
+  const config = loadApiConfig({ ...TEST_ENV, CACHE_TTL_SECONDS: '0' })
   const app = await buildApiApp({ config, db, logger: false })
   t.teardown(() => app.close())
+  const analyst = await authHeaders(app, 'analyst')
 
   const ok = await app.inject({ method: 'GET', url: '/api/profiles', headers: analyst })
   t.equal(ok.statusCode, 200)

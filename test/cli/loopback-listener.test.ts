@@ -3,7 +3,9 @@
  * state ends the wait; everything else is a 400 that leaves it waiting; nothing from the request is
  * reflected; one callback only; a taken port and a timeout give clear errors.
  */
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import net from 'node:net'
+import path from 'node:path'
 import t from 'tap'
 import { ExitCode } from '../../cli/errors.ts'
 import { startLoopbackListener, type LoopbackListener } from '../../cli/loopback-listener.ts'
@@ -134,12 +136,12 @@ t.test('a failed redemption shows a generic failure page and rejects the wait', 
   await t.rejects(listener.done, /refused the login/)
 })
 
-t.test('the user pressing Cancel (error with the right state) ends the wait as a failed login', async (t) => {
+t.test('the user pressing Cancel (error with the right state) ends the wait; the reason goes to the terminal only', async (t) => {
   const { port, listener, codes } = await start(t)
   const page = await get(port, `/callback?state=${STATE}&error=access_denied&error_description=%3Cb%3Eno%3C%2Fb%3E`)
   t.equal(page.status, 200)
   t.notMatch(page.body, /<b>|no<\/b>/)
-  await t.rejects(listener.done, { message: /cancelled/, exitCode: ExitCode.auth })
+  await t.rejects(listener.done, { message: 'Login did not complete: <b>no</b>.', exitCode: ExitCode.auth })
   t.same(codes, [])
 })
 
@@ -180,4 +182,19 @@ t.test('through the CLI: the login prints the authorize URL and times out cleanl
   t.match(url.searchParams.get('state') ?? '', /^[A-Za-z0-9_-]{43}$/)
   t.match(url.searchParams.get('redirect_uri') ?? '', /^http:\/\/127\.0\.0\.1:\d+\/callback$/)
   t.match(result.stderr, /error: Login timed out/)
+})
+
+t.test('through the CLI: the browser is opened with xdg-open, and the URL printed when it cannot be', { skip: process.platform !== 'linux' && 'xdg-open is the Linux opener' }, async (t) => {
+  const home = await tempDir(t)
+  const bin = path.join(home, 'bin')
+  await mkdir(bin)
+  const opened = path.join(home, 'opened.txt')
+  await writeFile(path.join(bin, 'xdg-open'), `#!/bin/sh\nprintf '%s' "$1" > '${opened}'\n`, { mode: 0o755 })
+  const withOpener = await runCli(['login', '--api-url', 'http://127.0.0.1:9'], { home, env: { PATH: bin, INSIGHTA_LOGIN_TIMEOUT_MS: '1500' } })
+  t.match(withOpener.stderr, /Your browser has been opened to log in\. If it did not open, visit:\n\n {2}http:\/\/127\.0\.0\.1:9\/auth\/github\?/)
+  t.match(await readFile(opened, 'utf8'), /^http:\/\/127\.0\.0\.1:9\/auth\/github\?client_id=insighta-cli&/)
+
+  const noOpener = await runCli(['login', '--api-url', 'http://127.0.0.1:9'], { home, env: { PATH: path.join(home, 'empty'), INSIGHTA_LOGIN_TIMEOUT_MS: '700' } })
+  t.match(noOpener.stderr, /Open this URL in a browser to log in:\n\n {2}http:\/\/127\.0\.0\.1:9\/auth\/github\?/)
+  t.equal(noOpener.code, ExitCode.auth)
 })

@@ -8,8 +8,11 @@ import path from 'node:path'
 import t from 'tap'
 import { credentialsPath, writeCredentials, type Credentials } from '../../cli/credentials.ts'
 import { ExitCode } from '../../cli/errors.ts'
-import { startFakeAuthApi, type FakeAuthApi } from './helpers/fake-auth-api.ts'
-import { closedPortUrl, runCli, tempDir } from './helpers/run-cli.ts'
+import { startFakeAuthApi } from './helpers/fake-auth-api.ts'
+import { closedPortUrl, expectExit, runCli, tempDir } from './helpers/run-cli.ts'
+
+// Each case starts real CLI processes (~0.4 s each on an idle machine); leave room on a busy one.
+t.setTimeout(300_000)
 
 async function setup(t: Tap, options: Parameters<typeof startFakeAuthApi>[0] = {}) {
   const api = await startFakeAuthApi(options)
@@ -32,7 +35,7 @@ t.test('a token close to expiry is refreshed before the request, silently', asyn
   const before = api.credentials({ expiredLocally: true })
   await save(home, before)
   const result = await runCli(['profiles', 'list', '--json'], { home })
-  t.equal(result.code, 0, result.stderr)
+  expectExit(t, result, 0)
   t.equal(result.stderr, '', 'nothing about the refresh is printed')
   t.equal(api.refreshes, 1)
   const after = await saved(home)
@@ -51,7 +54,7 @@ t.test('a 401 invalid_token is answered by one refresh and one retry', async (t)
   await save(home, api.credentials())
   api.expireAccessTokens() // the server says no although the local clock says the token is fine
   const result = await runCli(['profiles', 'list'], { home })
-  t.equal(result.code, 0, result.stderr)
+  expectExit(t, result, 0)
   t.equal(api.refreshes, 1)
   t.same(
     api.requests.map((r) => `${r.method} ${r.path}`),
@@ -84,7 +87,7 @@ t.test('processes refreshing at once spend the refresh token once and all succee
   const { api, home } = await setup(t, { refreshDelayMs: 400 })
   await save(home, api.credentials({ expiredLocally: true }))
   const results = await Promise.all(Array.from({ length: 4 }, () => runCli(['profiles', 'list', '--json'], { home })))
-  for (const r of results) t.equal(r.code, 0, r.stderr)
+  for (const r of results) expectExit(t, r, 0)
   t.equal(api.refreshes, 1, 'one refresh for four processes')
   t.equal(api.reuseDetected, false, 'no refresh token was presented twice')
   t.equal(api.session.revoked, false, 'the session is alive')
@@ -98,7 +101,7 @@ t.test('a lock left behind by a crashed process does not block the refresh', asy
   // pid 2^22+1 is above Linux's pid_max default: no such process.
   await writeFile(path.join(home, 'credentials.lock'), JSON.stringify({ pid: 4194305, host: os.hostname(), created_at: Date.now(), nonce: 'x' }))
   const result = await runCli(['profiles', 'list'], { home, timeoutMs: 10_000 })
-  t.equal(result.code, 0, result.stderr)
+  expectExit(t, result, 0)
   t.equal(api.refreshes, 1)
 })
 
@@ -107,7 +110,7 @@ t.test('logout revokes on the server first, then deletes the file', async (t) =>
   const credentials = api.credentials()
   await save(home, credentials)
   const result = await runCli(['logout'], { home })
-  t.equal(result.code, 0, result.stderr)
+  expectExit(t, result, 0)
   t.match(result.stdout, /Logged out: ended the session on the server and removed the local credentials\./)
   t.equal(api.session.revoked, true)
   const logout = api.requests.find((r) => r.path === '/auth/logout')
@@ -136,7 +139,7 @@ t.test('logout of a session that had already ended removes the file without an e
   await save(home, api.credentials())
   api.session.revoked = true
   const result = await runCli(['logout'], { home })
-  t.equal(result.code, 0, result.stderr)
+  expectExit(t, result, 0)
   t.match(result.stdout, /the session had already ended on the server and removed the local credentials/)
   await t.rejects(stat(credentialsPath(home)), { code: 'ENOENT' })
 })
@@ -147,7 +150,7 @@ t.test('INSIGHTA_TOKEN replaces the file and is never refreshed', async (t) => {
   await save(home, fromFile)
   const envToken = api.credentials().access_token
   const ok = await runCli(['profiles', 'list'], { home, env: { INSIGHTA_TOKEN: envToken, INSIGHTA_API_URL: api.url } })
-  t.equal(ok.code, 0, ok.stderr)
+  expectExit(t, ok, 0)
   t.equal(api.requests.at(-1)?.authorization, `Bearer ${envToken}`)
 
   const rejected = await runCli(['profiles', 'list'], { home, env: { INSIGHTA_TOKEN: 'not-a-token', INSIGHTA_API_URL: api.url } })
@@ -173,7 +176,7 @@ t.test('whoami shows the user, the API and where the credentials are stored', as
   const { api, home } = await setup(t)
   await save(home, api.credentials())
   const result = await runCli(['whoami'], { home })
-  t.equal(result.code, 0, result.stderr)
+  expectExit(t, result, 0)
   t.match(result.stdout, /user\s+octo-analyst/)
   t.match(result.stdout, /role\s+analyst/)
   t.match(result.stdout, new RegExp(`api\\s+${api.url.replaceAll('.', '\\.')}`))

@@ -5,6 +5,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
+import { v7 as uuidv7 } from 'uuid'
 import { upsertGitHubUser, type UserRow } from '../../db/repositories/users.ts'
 import { NO_REQUEST } from '../../api/services/audit.ts'
 import type { GitHubStandIn } from './github-stand-in.ts'
@@ -31,7 +32,7 @@ export async function createTestUser(
   const username = options.username ?? `test-${role}-${Math.abs(githubId)}`
   const { identity } = app
   const row = await upsertGitHubUser(app.db.db, {
-    id: (await import('uuid')).v7(),
+    id: uuidv7(),
     githubId,
     username,
     email: `${username}@example.test`,
@@ -82,4 +83,83 @@ export async function browserLogin(
   const callback = await fetch(`${apiUrl}${back.pathname}${back.search}`, { redirect: 'manual', headers })
   const body = await callback.text()
   return { location: callback.headers.get('location') ?? '', callbackStatus: callback.status, callbackBody: body }
+}
+
+export const PORTAL_SECRET = 'portal-test-secret-0123456789abcdefghijklmnop'
+export const PORTAL_REDIRECT = 'http://localhost:3001/auth/callback'
+
+/** Configuration that points the API at a GitHub stand-in and registers the portal. */
+export function githubEnv(github: GitHubStandIn, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    GITHUB_CLIENT_ID: github.clientId,
+    GITHUB_CLIENT_SECRET: github.clientSecret,
+    GITHUB_OAUTH_URL: github.url,
+    GITHUB_API_URL: github.url,
+    PORTAL_CLIENT_SECRET: PORTAL_SECRET,
+    PORTAL_REDIRECT_URI: PORTAL_REDIRECT,
+    ...extra,
+  }
+}
+
+/** Listens on a free loopback port and returns the base URL (closed with the app). */
+export async function listen(app: FastifyInstance): Promise<string> {
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const address = app.server.address()
+  if (address === null || typeof address === 'string') throw new Error('not listening on TCP')
+  return `http://127.0.0.1:${address.port}`
+}
+
+export interface TokenAnswer {
+  status: string
+  access_token: string
+  refresh_token: string
+  token_type: string
+  expires_in: number
+  refresh_expires_in: number
+  user?: { id: string; github_id: number; username: string; email: string | null; role: string }
+}
+
+/** POST a JSON body over real HTTP and return status, headers and parsed body. */
+export async function postJson(
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: Headers; body: Record<string, unknown> }> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  })
+  const text = await response.text()
+  return { status: response.status, headers: response.headers, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} }
+}
+
+/** A whole CLI-style login over HTTP: loopback redirect, then the code redeemed at /auth/token. */
+export async function cliLogin(
+  apiUrl: string,
+  github: GitHubStandIn,
+  login: string,
+  options: { port?: number; headers?: Record<string, string> } = {},
+): Promise<TokenAnswer> {
+  const { verifier, challenge } = pkcePair()
+  const redirectUri = `http://127.0.0.1:${options.port ?? 53682}/callback`
+  const state = randomBytes(16).toString('base64url')
+  const { location } = await browserLogin(apiUrl, github, login, {
+    client_id: 'insighta-cli',
+    redirect_uri: redirectUri,
+    state,
+    code_challenge: challenge,
+    code_challenge_method: 'S256',
+  })
+  const back = new URL(location)
+  if (back.searchParams.get('state') !== state) throw new Error(`state not returned: ${location}`)
+  const code = back.searchParams.get('code')
+  if (!code) throw new Error(`no code: ${location}`)
+  const redeemed = await postJson(
+    `${apiUrl}/auth/token`,
+    { code, code_verifier: verifier, redirect_uri: redirectUri, client_id: 'insighta-cli' },
+    options.headers,
+  )
+  if (redeemed.status !== 200) throw new Error(`/auth/token ${redeemed.status}: ${JSON.stringify(redeemed.body)}`)
+  return redeemed.body as unknown as TokenAnswer
 }

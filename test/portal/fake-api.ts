@@ -3,6 +3,7 @@
  * format, for the portal tests that need to count calls or inject failures (refresh races, dead
  * sessions, an API that goes away). The real API is used everywhere else.
  */
+import { createHash } from 'node:crypto'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import multipart from '@fastify/multipart'
 import { v7 as uuidv7 } from 'uuid'
@@ -30,13 +31,15 @@ export interface FakeApi {
   users: FakeUser[]
   /** requests received, as "METHOD /path" */
   calls: string[]
+  /** the last request's full URL per path */
+  lastUrls: Map<string, string>
   /** the last request's headers per path */
   lastHeaders: Map<string, Record<string, string | string[] | undefined>>
   /** access tokens → grant; delete one to make the API refuse it */
   accessTokens: Map<string, Grant>
   refreshTokens: Map<string, Grant & { used: boolean }>
   /** one-time codes the next /auth/token accepts */
-  codes: Map<string, { userId: string; verifier: string; redirectUri: string }>
+  codes: Map<string, { userId: string; challenge: string; redirectUri: string }>
   /** revoked API sessions */
   revokedSessions: Set<string>
   options: {
@@ -63,13 +66,14 @@ export async function startFakeApi(): Promise<FakeApi> {
     { id: uuidv7(), github_id: 1002, username: 'octo-analyst', email: null, avatar_url: null, role: 'analyst', is_active: true, last_login_at: now, created_at: now },
   ]
   const app = Fastify({ logger: false })
-  await app.register(multipart)
+  await app.register(multipart, { limits: { fileSize: 1024 * 1024 * 1024 } })
   let serial = 0
   const fake: FakeApi = {
     url: '',
     app,
     users,
     calls: [],
+    lastUrls: new Map(),
     lastHeaders: new Map(),
     accessTokens: new Map(),
     refreshTokens: new Map(),
@@ -98,6 +102,7 @@ export async function startFakeApi(): Promise<FakeApi> {
     const path = request.url.split('?')[0]
     fake.calls.push(`${request.method} ${path}`)
     fake.lastHeaders.set(path, { ...request.headers })
+    fake.lastUrls.set(path, request.url)
   })
 
   const fail = (reply: FastifyReply, status: number, message: string) => reply.code(status).send({ status: 'error', message })
@@ -131,7 +136,8 @@ export async function startFakeApi(): Promise<FakeApi> {
   app.post('/auth/token', async (request, reply) => {
     const body = request.body as Record<string, string>
     const code = fake.codes.get(body.code)
-    if (!code || body.code_verifier !== code.verifier || body.redirect_uri !== code.redirectUri || body.client_id !== 'insighta-portal' || !body.client_secret) {
+    const challenge = typeof body.code_verifier === 'string' ? createHash('sha256').update(body.code_verifier).digest('base64url') : ''
+    if (!code || challenge !== code.challenge || body.redirect_uri !== code.redirectUri || body.client_id !== 'insighta-portal' || !body.client_secret) {
       return fail(reply, 400, 'Invalid code')
     }
     fake.codes.delete(body.code)
@@ -246,6 +252,11 @@ export async function startFakeApi(): Promise<FakeApi> {
     country_probability: 0.7,
     created_at: now.replace(/\.\d{3}Z$/, 'Z'),
   }
+
+  app.get('/api/profiles/search', async (request, reply) => {
+    if (!requireUser(request, reply)) return reply
+    return { status: 'success', page: 1, limit: 10, total: 1, total_pages: 1, links: { self: '/api/profiles/search?q=x', next: null, prev: null }, data: [profile] }
+  })
 
   app.get('/api/profiles', async (request, reply) => {
     if (!requireUser(request, reply)) return reply

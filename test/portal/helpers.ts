@@ -37,7 +37,7 @@ export interface TestPortal {
 
 export async function buildTestPortal(
   t: Teardown,
-  options: { seed?: boolean; env?: Record<string, string>; apiEnv?: Record<string, string>; api?: TestApi } = {},
+  options: { seed?: boolean; env?: Record<string, string>; apiEnv?: Record<string, string>; api?: TestApi; clock?: { now: Date } } = {},
 ): Promise<TestPortal> {
   const api =
     options.api ??
@@ -61,7 +61,8 @@ export async function buildTestPortal(
     PORTAL_SESSION_KEY: randomBytes(32).toString('hex'),
     ...options.env,
   })
-  const app = await buildPortalApp({ config, db: api.db, logger: false })
+  const clock = options.clock
+  const app = await buildPortalApp({ config, db: api.db, logger: false, now: clock ? () => clock.now : undefined })
   t.teardown(() => app.close())
 
   const cookieName = app.portal.cookieNames.session
@@ -110,6 +111,13 @@ export async function buildTestPortal(
   }
 }
 
+/** The sign-in start answers an interstitial page; this is where it sends the browser. */
+export function continueTarget(response: LightMyRequestResponse): string {
+  const href = /<a class="button button--primary button--large" href="([^"]+)">Continue<\/a>/.exec(response.body)?.[1]
+  if (!href) throw new Error(`no continue link (status ${response.statusCode})`)
+  return href.replace(/&amp;/g, '&').replace(/&#34;/g, '"').replace(/&#39;/g, "'")
+}
+
 /** The Set-Cookie headers of a response as a list. */
 export function setCookies(response: LightMyRequestResponse): string[] {
   const value = response.headers['set-cookie']
@@ -118,7 +126,7 @@ export function setCookies(response: LightMyRequestResponse): string[] {
 }
 
 /** The value of the flash cookie a redirect set, for following it. */
-export function cookieHeaderFrom(response: LightMyRequestResponse, who?: SignedIn): string {
+export function cookieHeaderFrom(response: LightMyRequestResponse, who?: { cookie: string }): string {
   const jar = new Map<string, string>()
   if (who) for (const part of who.cookie.split('; ')) jar.set(part.split('=')[0], part.slice(part.indexOf('=') + 1))
   for (const line of setCookies(response)) {

@@ -26,6 +26,11 @@ import {
 
 const READERS = ['admin', 'analyst'] as const
 const PUBLIC = { access: 'public' as const }
+
+/** Body-less POSTs (cookie refresh, logout with only a Bearer token) validate as an empty object. */
+async function absentBodyIsEmpty(request: FastifyRequest) {
+  if (request.body === undefined || request.body === null) request.body = {}
+}
 /** The body-less refresh form for browser clients on the API's own origin (e.g. /docs). */
 export const REFRESH_COOKIE = 'refresh_token'
 
@@ -135,6 +140,7 @@ const auth: FastifyPluginAsyncTypebox = async (app) => {
     '/github/callback',
     {
       config: PUBLIC,
+      preValidation: absentBodyIsEmpty,
       schema: {
         summary: 'The callback as a POST (JSON or form): {"code","state"}, or {"code":"test_code"} when enabled',
         tags: ['auth'],
@@ -149,6 +155,7 @@ const auth: FastifyPluginAsyncTypebox = async (app) => {
     '/token',
     {
       config: PUBLIC,
+      preValidation: absentBodyIsEmpty,
       schema: {
         summary: 'Redeem a one-time code (code, code_verifier, redirect_uri, client_id [, client_secret]) for tokens',
         description:
@@ -181,6 +188,7 @@ const auth: FastifyPluginAsyncTypebox = async (app) => {
     '/refresh',
     {
       config: PUBLIC,
+      preValidation: absentBodyIsEmpty,
       schema: {
         summary: 'Rotate a refresh token: {"refresh_token"} or {"refreshToken"} (or the refresh_token cookie) → a new pair',
         description:
@@ -206,6 +214,7 @@ const auth: FastifyPluginAsyncTypebox = async (app) => {
     '/logout',
     {
       config: PUBLIC,
+      preValidation: absentBodyIsEmpty,
       schema: {
         summary: 'End the session of the presented access token and/or refresh token (body, or the cookie)',
         description: 'An expired access token or an already-rotated refresh token still identifies its session.',

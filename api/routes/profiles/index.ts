@@ -36,6 +36,7 @@ import {
 } from '../../services/profile-query.ts'
 import { rejectStaticPathOnParametricRoute } from '../../plugins/errors.ts'
 import { ErrorSchema } from '../schemas.ts'
+import importRoutes from './import.ts'
 
 const READERS = ['admin', 'analyst'] as const
 const ADMINS = ['admin'] as const
@@ -122,6 +123,7 @@ const StatsSchema = Type.Object({
 type StatsBody = Static<typeof StatsSchema>
 
 const profiles: FastifyPluginAsyncTypebox = async (app) => {
+  await app.register(importRoutes)
   app.get(
     '/',
     {

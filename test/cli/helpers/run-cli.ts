@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import type { Test } from 'tap'
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..')
 export const BIN = path.join(REPO_ROOT, 'bin', 'insighta.js')
@@ -103,4 +104,9 @@ export async function closedPortUrl(): Promise<string> {
   const { port } = server.address() as { port: number }
   await new Promise((resolve) => server.close(resolve))
   return `http://127.0.0.1:${port}`
+}
+
+/** Asserts the exit code, showing the CLI's output only when it is not the expected one. */
+export function expectExit(t: Pick<Test, 'equal'>, result: CliResult, code: number): boolean {
+  return t.equal(result.code, code, `exit code ${code}`, { stdout: result.stdout, stderr: result.stderr })
 }

@@ -1,0 +1,137 @@
+import { finished } from 'node:stream/promises'
+import multipart from '@fastify/multipart'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from '@sinclair/typebox'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { ApiError } from '../../errors.ts'
+import { CsvImportError, ProfileCsvImport } from '../../services/csv-import.ts'
+
+export interface CsvImportLimits {
+  /** the largest upload accepted, in bytes of the multipart body (IMPORT_MAX_BYTES) */
+  maxBytes: number
+  /** the most data rows per file (IMPORT_MAX_ROWS) */
+  maxRows: number
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** limits of POST /api/profiles/import, from the configuration */
+    csvImport: CsvImportLimits
+  }
+}
+
+const ADMINS = ['admin'] as const
+const FILE_FIELD = 'file'
+
+const ImportReportSchema = Type.Object({
+  total_rows: Type.Integer({ description: 'data rows read (blank lines not counted)' }),
+  inserted: Type.Integer(),
+  skipped: Type.Integer({ description: 'total_rows − inserted; every skipped row has exactly one reason' }),
+  reasons: Type.Object({
+    duplicate_name: Type.Integer({ description: 'the name (trimmed, any case) exists already or earlier in the file' }),
+    invalid_age: Type.Integer(),
+    invalid_gender: Type.Integer(),
+    invalid_country: Type.Integer(),
+    invalid_probability: Type.Integer(),
+    missing_fields: Type.Integer(),
+    malformed_row: Type.Integer({ description: 'wrong number of fields, not UTF-8 text, control characters, a name over 200 characters, or a record over 64 KiB' }),
+  }),
+})
+
+const ImportErrorSchema = Type.Object({
+  status: Type.Literal('error'),
+  message: Type.String(),
+  /** what was committed before the import stopped (limits reached midway) */
+  report: Type.Optional(ImportReportSchema),
+})
+
+const missingFile = () => new ApiError(400, `Missing file: send the CSV as the multipart/form-data field "${FILE_FIELD}"`)
+const tooLarge = (maxBytes: number) => `File too large: uploads are limited to ${maxBytes} bytes`
+
+/**
+ * POST /api/profiles/import — a CSV of profiles, streamed from the multipart body into the database
+ * (api/services/csv-import.ts). Multipart parsing is registered here only, so no other route accepts
+ * multipart bodies.
+ */
+const importRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const limits = app.csvImport
+  await app.register(multipart, {
+    limits: { files: 1, fileSize: limits.maxBytes, fields: 5, fieldSize: 1024, parts: 10, headerPairs: 20 },
+  })
+
+  /** Before any byte is read: a non-multipart body is a 400, a declared length over the limit a 413. */
+  async function checkUpload(request: FastifyRequest) {
+    if (!/^multipart\/form-data\b/i.test(request.headers['content-type'] ?? '')) throw missingFile()
+    const length = Number(request.headers['content-length'])
+    // Nothing is written: the size is known before the first row. Closing the connection spares
+    // reading the rest of a body we refuse.
+    if (length > limits.maxBytes) throw new ApiError(413, tooLarge(limits.maxBytes), { connection: 'close' })
+  }
+
+  app.post(
+    '/import',
+    {
+      config: { access: ADMINS },
+      onRequest: checkUpload,
+      schema: {
+        summary: 'Import profiles from a CSV file (multipart/form-data, field "file")',
+        description:
+          'Header row with name, gender, age, country_id, gender_probability, country_probability in any order ' +
+          '(country_name optional and ignored, other columns ignored). Bad rows are skipped and counted by reason; ' +
+          'rows are written in batches that stay committed if the upload stops midway. See docs/import.md.',
+        tags: ['profiles'],
+        consumes: ['multipart/form-data'],
+        response: {
+          200: Type.Composite([Type.Object({ status: Type.Literal('success') }), ImportReportSchema]),
+          400: ImportErrorSchema,
+          413: ImportErrorSchema,
+        },
+      },
+    },
+    async (request, reply: FastifyReply) => {
+      const file = await uploadedFile(request)
+      const job = new ProfileCsvImport(app.db.db, { maxRows: limits.maxRows })
+      // Only a body without Content-Length gets here over the limit: the rows before it stay written.
+      // The parser may have hit the limit before this handler saw the file: check both ways.
+      const overLimit = () => job.abort(new CsvImportError(413, tooLarge(limits.maxBytes)))
+      file.once('limit', overLimit)
+      if (file.truncated) overLimit()
+      try {
+        const report = await job.run(file)
+        return { status: 'success' as const, ...report }
+      } catch (error) {
+        if (error instanceof CsvImportError) {
+          const body = { status: 'error' as const, message: error.message }
+          return reply.code(error.statusCode as 400 | 413).send(error.report ? { ...body, report: error.report } : body)
+        }
+        if (request.raw.destroyed) request.log.warn({ report: job.report }, 'CSV import cut short by the client')
+        throw error
+      } finally {
+        // Once per import, after the last batch — also when it stopped midway with rows written.
+        if (job.report.inserted > 0) await app.queryCache.invalidate()
+      }
+    },
+  )
+}
+
+/** The uploaded file's stream; 400 when the form has no file part named "file". */
+async function uploadedFile(request: FastifyRequest) {
+  let part
+  try {
+    part = await request.file()
+  } catch (error) {
+    if (request.raw.destroyed) throw error
+    const status = (error as { statusCode?: unknown }).statusCode
+    if (status === 413) throw new ApiError(413, `Too many form fields or files: send one CSV file as the field "${FILE_FIELD}"`)
+    throw new ApiError(400, 'Malformed multipart/form-data body')
+  }
+  if (!part) throw missingFile()
+  if (part.fieldname !== FILE_FIELD) {
+    part.file.resume()
+    await finished(part.file).catch(() => {})
+    throw missingFile()
+  }
+  return part.file
+}
+
+export default importRoutes

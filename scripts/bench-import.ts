@@ -1,0 +1,215 @@
+/**
+ * npm run bench -- import — POST /api/profiles/import on real Postgres: a generated CSV (500,000 rows
+ * by default, --rows N) uploaded as a stream into a table that already holds 1M profiles, while a
+ * second client runs the list benchmark. Prints rows/s, the API's peak RSS and the list p99 idle vs
+ * during the import; then two concurrent imports of two different 50k-row files and both reports.
+ * --duration S sets the idle list measurement (default 5 s). The imported rows are deleted afterwards
+ * so the bench database stays at its 1M profiles.
+ */
+import { once } from 'node:events'
+import { createReadStream, createWriteStream } from 'node:fs'
+import { mkdtemp, rm, stat } from 'node:fs/promises'
+import http from 'node:http'
+import os from 'node:os'
+import path from 'node:path'
+import autocannon from 'autocannon'
+import pg from 'pg'
+import type { ImportReport } from '../api/services/csv-import.ts'
+import { csvLine } from '../api/services/csv.ts'
+import { readSeedFile } from '../db/seed/seed.ts'
+import { syntheticProfiles } from '../db/seed/synthetic.ts'
+import { BENCH_DATABASE_URL, ensureProfiles, machineLine, startChild, type ChildApp } from './bench-support.ts'
+
+const TABLE_ROWS = 1_000_000
+const CONCURRENT_ROWS = 50_000
+const LIST_CONNECTIONS = 8
+const COLUMNS = ['name', 'gender', 'age', 'country_id', 'country_name', 'gender_probability', 'country_probability'] as const
+/**
+ * Generated names carry two initials ("Amara K. X. Okafor"); the seed and the synthetic 1M carry one,
+ * so every imported name is new, and the rows are easy to find and delete afterwards.
+ */
+const IMPORTED_NAME = String.raw`^\S+ [A-Z]\. [A-Z]\. \S+$`
+
+/** Streams `count` realistic, unique profiles to a CSV file; `initial` keeps files disjoint. */
+async function writeCsv(file: string, count: number, initial: string, seed: number): Promise<number> {
+  const profiles = await readSeedFile()
+  const out = createWriteStream(file)
+  let chunk = csvLine(COLUMNS)
+  let n = 0
+  for (const p of syntheticProfiles(profiles, { count, seed })) {
+    const name = p.name.replace(/ (\S+)$/, ` ${initial}. $1`)
+    chunk += csvLine([name, p.gender, p.age, p.country_id, p.country_name, p.gender_probability, p.country_probability])
+    if (++n % 10_000 === 0) {
+      if (!out.write(chunk)) await once(out, 'drain')
+      chunk = ''
+    }
+  }
+  out.end(chunk)
+  await once(out, 'finish')
+  return (await stat(file)).size
+}
+
+/** Uploads the file as multipart/form-data, streamed from disk with a Content-Length, as curl does. */
+async function upload(api: ChildApp, token: string, file: string): Promise<{ status: number; body: ImportReport; seconds: number }> {
+  const boundary = `----insighta-bench-${process.pid}`
+  const head = Buffer.from(
+    `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${path.basename(file)}"\r\nContent-Type: text/csv\r\n\r\n`,
+  )
+  const tail = Buffer.from(`\r\n--${boundary}--\r\n`)
+  const size = (await stat(file)).size
+  const url = new URL('/api/profiles/import', api.url)
+  const started = performance.now()
+  const req = http.request(url, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${token}`,
+      'x-api-version': '1',
+      'content-type': `multipart/form-data; boundary=${boundary}`,
+      'content-length': String(head.length + size + tail.length),
+    },
+  })
+  const response = new Promise<{ status: number; text: string }>((resolve, reject) => {
+    req.on('error', reject)
+    req.on('response', (res) => {
+      let text = ''
+      res.setEncoding('utf8')
+      res.on('data', (d: string) => (text += d))
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }))
+    })
+  })
+  req.write(head)
+  const stream = createReadStream(file, { highWaterMark: 256 * 1024 })
+  stream.pipe(req, { end: false })
+  await once(stream, 'end')
+  req.end(tail)
+  const { status, text } = await response
+  return { status, body: JSON.parse(text) as ImportReport, seconds: (performance.now() - started) / 1000 }
+}
+
+interface Load {
+  stop(): Promise<autocannon.Result>
+}
+
+/** The list benchmark's requests (bench-api "list (2 filters + sort)"), until stopped. */
+function listLoad(url: string, token: string, connections = LIST_CONNECTIONS): Load {
+  const headers = { authorization: `Bearer ${token}`, 'x-api-version': '1' }
+  const countries = ['NG', 'KE', 'GH', 'ZA', 'ET', 'AO', 'TZ', 'UG', 'EG', 'BJ']
+  const sorts = ['age', 'created_at', 'gender_probability', 'name']
+  const requests = countries.flatMap((c, i) => [
+    { method: 'GET' as const, path: `/api/profiles?gender=male&country_id=${c}&sort_by=${sorts[i % 4]}&order=desc`, headers },
+    { method: 'GET' as const, path: `/api/profiles?age_group=adult&country_id=${c}&sort_by=age&page=3`, headers },
+  ])
+  let instance: autocannon.Instance | undefined
+  const done = new Promise<autocannon.Result>((resolve, reject) => {
+    instance = autocannon({ url, connections, duration: 3600, requests }, (err: unknown, result) => (err ? reject(err) : resolve(result)))
+  })
+  return {
+    stop() {
+      instance?.stop()
+      return done
+    },
+  }
+}
+
+function latencyLine(label: string, r: autocannon.Result): string {
+  const problems = r.non2xx || r.errors || r.timeouts ? `   (non-2xx ${r.non2xx}, errors ${r.errors + r.timeouts})` : ''
+  return `${label.padEnd(26)} ${String(Math.round(r.requests.average)).padStart(6)} req/s   p50 ${String(r.latency.p50).padStart(4)} ms   p99 ${String(r.latency.p99).padStart(4)} ms${problems}`
+}
+
+function reportLine(r: ImportReport): string {
+  const reasons = Object.entries(r.reasons)
+    .filter(([, n]) => n > 0)
+    .map(([k, n]) => `${k} ${n}`)
+  return `total_rows ${r.total_rows}, inserted ${r.inserted}, skipped ${r.skipped}${reasons.length ? ` (${reasons.join(', ')})` : ''}`
+}
+
+async function deleteImported(pool: pg.Pool): Promise<number> {
+  const { rowCount } = await pool.query(`DELETE FROM profiles WHERE name ~ $1`, [IMPORTED_NAME])
+  if (rowCount) await pool.query('VACUUM ANALYZE profiles')
+  return rowCount ?? 0
+}
+
+export async function benchImport(options: { rows?: number; duration?: number } = {}) {
+  const rows = options.rows ?? 500_000
+  const idleSeconds = options.duration ?? 5
+  console.log(`machine: ${machineLine()}`)
+  const pool = new pg.Pool({ connectionString: BENCH_DATABASE_URL, max: 2 })
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'insighta-import-bench-'))
+  let api: ChildApp | undefined
+  try {
+    await ensureProfiles(TABLE_ROWS)
+    const leftovers = await deleteImported(pool)
+    if (leftovers) console.log(`removed ${leftovers} rows left by an earlier run`)
+    const { rows: countRows } = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM profiles')
+    const before = countRows[0].n
+    console.log(`profiles in ${BENCH_DATABASE_URL.replace(/:[^:@/]*@/, ':***@')}: ${before}`)
+
+    const big = path.join(dir, 'import-big.csv')
+    const smallA = path.join(dir, 'import-a.csv')
+    const smallB = path.join(dir, 'import-b.csv')
+    const generated = performance.now()
+    const bigBytes = await writeCsv(big, rows, 'X', 101)
+    await writeCsv(smallA, CONCURRENT_ROWS, 'Y', 202)
+    await writeCsv(smallB, CONCURRENT_ROWS, 'Z', 303)
+    console.log(
+      `generated ${rows} rows (${(bigBytes / 2 ** 20).toFixed(1)} MiB) + 2 × ${CONCURRENT_ROWS} rows in ${((performance.now() - generated) / 1000).toFixed(1)} s`,
+    )
+
+    api = await startChild('api/server.ts', {
+      DATABASE_URL: BENCH_DATABASE_URL,
+      PORT: '0',
+      CACHE_TTL_SECONDS: '0',
+      DB_POOL_MAX: '16',
+      DEPLOYMENT_ENV: 'development',
+      AUTH_TEST_CODE_ENABLED: 'true',
+      ACCESS_TOKEN_TTL_SECONDS: '3600',
+      RATE_LIMIT_API_PER_MINUTE: '100000000',
+      RATE_LIMIT_AUTH_PER_MINUTE: '1000',
+      IMPORT_MAX_ROWS: String(Math.max(rows, 500_000)),
+    })
+    const login = await fetch(`${api.url}/auth/github/callback?code=test_code`)
+    if (!login.ok) throw new Error(`test_code login failed: ${login.status}`)
+    const token = ((await login.json()) as { access_token: string }).access_token
+
+    console.log(`\nlist benchmark, ${LIST_CONNECTIONS} connections, cache off:`)
+    const idleLoad = listLoad(api.url, token)
+    await new Promise((r) => setTimeout(r, idleSeconds * 1000))
+    const idle = await idleLoad.stop()
+    console.log(latencyLine('idle', idle))
+    const rssBefore = api.peakRssMb()
+
+    const duringLoad = listLoad(api.url, token)
+    await new Promise((r) => setTimeout(r, 500))
+    const result = await upload(api, token, big)
+    const during = await duringLoad.stop()
+    console.log(latencyLine('during the import', during))
+    if (result.status !== 200) throw new Error(`import answered ${result.status}: ${JSON.stringify(result.body)}`)
+    const rate = Math.round(rows / result.seconds)
+    console.log(`\nimport of ${rows} rows: ${result.seconds.toFixed(1)} s, ${rate} rows/s — ${reportLine(result.body)}`)
+    console.log(`API peak RSS: ${api.peakRssMb().toFixed(0)} MB (before the import ${rssBefore.toFixed(0)} MB)`)
+    if (result.body.inserted !== rows) throw new Error(`expected ${rows} rows inserted`)
+
+    console.log(`\ntwo concurrent imports of ${CONCURRENT_ROWS} rows each (different files):`)
+    const started = performance.now()
+    const [a, b] = await Promise.all([upload(api, token, smallA), upload(api, token, smallB)])
+    const wall = (performance.now() - started) / 1000
+    for (const [label, r] of [['A', a], ['B', b]] as const) {
+      console.log(`  ${label}: ${r.status} in ${r.seconds.toFixed(1)} s — ${reportLine(r.body)}`)
+      if (r.status !== 200 || r.body.inserted !== CONCURRENT_ROWS) throw new Error(`import ${label} did not insert every row`)
+    }
+    console.log(`  both done in ${wall.toFixed(1)} s (${Math.round((2 * CONCURRENT_ROWS) / wall)} rows/s together)`)
+
+    const ratio = during.latency.p99 / Math.max(1, idle.latency.p99)
+    console.log('\ntargets: ≥ 50,000 rows/s, peak RSS ≤ 250 MB, list p99 during the import ≤ 2× idle')
+    console.log(
+      `          ${rate} rows/s, RSS ${api.peakRssMb().toFixed(0)} MB, list p99 ${during.latency.p99} ms vs ${idle.latency.p99} ms idle (${ratio.toFixed(1)}×)`,
+    )
+    console.log(`machine after: ${machineLine()}`)
+  } finally {
+    await api?.stop()
+    const removed = await deleteImported(pool).catch(() => 0)
+    if (removed) console.log(`cleaned up: deleted the ${removed} imported rows`)
+    await pool.end()
+    await rm(dir, { recursive: true, force: true })
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * npm run users -- promote|demote|suspend|activate <github-login>
+ * npm run users -- list [search]
+ *
+ * Operator commands on the configured database (DATABASE_URL, or the embedded one — which only one
+ * process may open, so stop the API first in that case). The same rules as the admin API apply (a
+ * suspension ends the user's sessions; no change may leave the system without an active admin), and
+ * every change is audited with actor "console". Running API instances see the change within
+ * AUTH_CACHE_TTL_MS.
+ */
+import { loadApiConfig } from '../api/config.ts'
+import { AuditLog, NO_REQUEST } from '../api/services/audit.ts'
+import { systemClock } from '../api/services/clock.ts'
+import { SessionCache } from '../api/services/session-cache.ts'
+import { changeUser, toUserJson, type UserPatch } from '../api/services/user-admin.ts'
+import { ApiError } from '../api/errors.ts'
+import { openDatabase } from '../db/connect.ts'
+import { findUserByUsername, listUsers } from '../db/repositories/users.ts'
+
+const COMMANDS: Record<string, UserPatch> = {
+  promote: { role: 'admin' },
+  demote: { role: 'analyst' },
+  suspend: { is_active: false },
+  activate: { is_active: true },
+}
+
+const USAGE = 'usage: npm run users -- promote|demote|suspend|activate <github-login>\n       npm run users -- list [search]'
+
+const [command, argument] = process.argv.slice(2)
+if (command === undefined || (command !== 'list' && (!(command in COMMANDS) || !argument))) {
+  console.error(USAGE)
+  process.exit(2)
+}
+
+const config = loadApiConfig()
+const database = await openDatabase({
+  databaseUrl: config.databaseUrl,
+  dataDir: config.dataDir,
+  poolMax: 1,
+  log: () => {},
+})
+let exitCode = 0
+try {
+  if (command === 'list') {
+    const rows = await listUsers(database.db, { q: argument }, 1000, 0)
+    for (const row of rows) {
+      const u = toUserJson(row)
+      console.log(`${u.username.padEnd(24)} ${u.role.padEnd(8)} ${u.is_active ? 'active   ' : 'suspended'} ${u.email ?? ''}`)
+    }
+    if (rows.length === 0) console.log('no users')
+  } else {
+    const user = await findUserByUsername(database.db, argument)
+    if (!user) {
+      console.error(`no user with GitHub login "${argument}" (they must have logged in once)`)
+      exitCode = 1
+    } else {
+      const deps = {
+        db: database,
+        clock: systemClock,
+        cache: new SessionCache(0, systemClock),
+        audit: new AuditLog(database, systemClock),
+      }
+      const after = await changeUser(deps, null, user.id, COMMANDS[command], { ...NO_REQUEST, userAgent: 'npm run users' })
+      console.log(`${after.username}: role ${after.role}, ${after.is_active ? 'active' : 'suspended'}`)
+    }
+  }
+} catch (error) {
+  if (error instanceof ApiError) {
+    console.error(error.message)
+    exitCode = 1
+  } else throw error
+} finally {
+  await database.close()
+}
+process.exit(exitCode)

@@ -1,0 +1,61 @@
+/** GET /api/sessions, DELETE /api/sessions/:id and POST /auth/logout-all. */
+import t from 'tap'
+import { listAuditEvents } from '../../db/repositories/audit.ts'
+import { buildTestApi } from '../helpers/api.ts'
+import { bearer, createTestUser } from '../helpers/auth.ts'
+
+const api = await buildTestApi(t)
+
+t.test('my sessions: devices, clients, the current flag; ending one of them', async (t) => {
+  const me = await createTestUser(api.app, 'analyst')
+  const laptop = await me.newSessionTokens('insighta-cli')
+  const browser = await me.newSessionTokens('insighta-portal')
+  const list = await api.app.inject({ method: 'GET', url: '/api/sessions', headers: bearer(laptop.accessToken) })
+  t.equal(list.statusCode, 200)
+  const data = list.json().data as { id: string; client_id: string; current: boolean; user_agent: string; created_at: string }[]
+  t.equal(data.length, 3, 'the helper session and the two new ones')
+  t.same(data.filter((s) => s.current).map((s) => s.id), [laptop.sessionId])
+  t.match(data.find((s) => s.id === browser.sessionId), { client_id: 'insighta-portal', user_agent: 'tap', created_at: /Z$/ })
+  t.same(Object.keys(data[0]).sort(), ['client_id', 'created_at', 'current', 'expires_at', 'id', 'ip', 'last_used_at', 'user_agent'])
+
+  const end = await api.app.inject({ method: 'DELETE', url: `/api/sessions/${browser.sessionId}`, headers: bearer(laptop.accessToken) })
+  t.equal(end.statusCode, 204)
+  t.equal(end.body, '')
+  t.equal((await api.app.inject({ method: 'GET', url: '/auth/me', headers: bearer(browser.accessToken) })).statusCode, 401, 'ended at once')
+  const refresh = await api.app.inject({ method: 'POST', url: '/auth/refresh', payload: { refresh_token: browser.refreshToken } })
+  t.equal(refresh.statusCode, 401)
+  const after = await api.app.inject({ method: 'GET', url: '/api/sessions', headers: bearer(laptop.accessToken) })
+  t.equal(after.json().data.length, 2)
+  t.equal((await api.app.inject({ method: 'DELETE', url: '/api/sessions/nope', headers: bearer(laptop.accessToken) })).statusCode, 404)
+})
+
+t.test("someone else's session: 404 for an analyst, revocable by an admin (audited)", async (t) => {
+  const alice = await createTestUser(api.app, 'analyst')
+  const bob = await createTestUser(api.app, 'analyst')
+  const bobs = await bob.newSessionTokens()
+  const tryIt = await api.app.inject({ method: 'DELETE', url: `/api/sessions/${bobs.sessionId}`, headers: bearer(await alice.accessToken()) })
+  t.equal(tryIt.statusCode, 404, 'looks exactly like an unknown session')
+  t.equal((await api.app.inject({ method: 'GET', url: '/auth/me', headers: bearer(bobs.accessToken) })).statusCode, 200)
+  const admin = await api.user('admin')
+  const byAdmin = await api.app.inject({ method: 'DELETE', url: `/api/sessions/${bobs.sessionId}`, headers: bearer(await admin.accessToken()) })
+  t.equal(byAdmin.statusCode, 204)
+  t.equal((await api.app.inject({ method: 'GET', url: '/auth/me', headers: bearer(bobs.accessToken) })).statusCode, 401)
+  const events = await listAuditEvents(api.db.db, { event: 'session.revoke', subjectId: bob.row.id })
+  t.match(events[0], { actor_id: admin.row.id, session_id: bobs.sessionId })
+})
+
+t.test('logout-all ends every session of the user and nobody else’s', async (t) => {
+  const carol = await createTestUser(api.app, 'analyst')
+  const one = await carol.newSessionTokens()
+  const two = await carol.newSessionTokens()
+  const dave = await createTestUser(api.app, 'analyst')
+  const res = await api.app.inject({ method: 'POST', url: '/auth/logout-all', headers: bearer(one.accessToken) })
+  t.equal(res.statusCode, 200)
+  t.same(res.json(), { status: 'success', message: 'Logged out of all sessions', revoked: 3 })
+  for (const token of [one.accessToken, two.accessToken, await carol.accessToken()]) {
+    t.equal((await api.app.inject({ method: 'GET', url: '/auth/me', headers: bearer(token) })).statusCode, 401)
+  }
+  t.equal((await api.app.inject({ method: 'POST', url: '/auth/refresh', payload: { refresh_token: two.refreshToken } })).statusCode, 401)
+  t.equal((await api.app.inject({ method: 'GET', url: '/auth/me', headers: bearer(await dave.accessToken()) })).statusCode, 200)
+  t.equal((await api.app.inject({ method: 'POST', url: '/auth/logout-all' })).statusCode, 401)
+})

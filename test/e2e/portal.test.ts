@@ -1,0 +1,304 @@
+/**
+ * End to end, in headless Chromium, against the real system on two hosts: the API on 127.0.0.1,
+ * the portal on localhost, GitHub replaced by its stand-in. Logs in through the stand-in, browses,
+ * filters, searches, pages, exports, lets the access token expire, refreshes from two tabs at once,
+ * logs out, and checks the cookie jar. Screenshots of every page go to test-artifacts/e2e/ and the
+ * main ones to docs/screenshots/.
+ */
+import { randomBytes } from 'node:crypto'
+import { copyFile, mkdir, readFile } from 'node:fs/promises'
+import { createServer } from 'node:net'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
+import t from 'tap'
+import { loadApiConfig } from '../../api/config.ts'
+import { startApi } from '../../api/server.ts'
+import { loadPortalConfig } from '../../portal/config.ts'
+import { startPortal } from '../../portal/server.ts'
+import { createTestDatabase } from '../helpers/database.ts'
+import { startEnrichmentStubs } from '../helpers/enrichment-stubs.ts'
+import { startGitHubStandIn } from '../helpers/github-stand-in.ts'
+
+t.setTimeout(240_000)
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
+const ARTIFACTS = path.join(ROOT, 'test-artifacts', 'e2e')
+const DOC_SHOTS = path.join(ROOT, 'docs', 'screenshots')
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
+const ACCESS_TTL_SECONDS = 10
+const REFRESH_MARGIN_SECONDS = 2
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address()
+      const port = typeof address === 'object' && address ? address.port : 0
+      server.close(() => resolve(port))
+    })
+  })
+}
+
+await mkdir(ARTIFACTS, { recursive: true })
+await mkdir(DOC_SHOTS, { recursive: true })
+
+// --- the system --------------------------------------------------------------------------------
+const github = await startGitHubStandIn({ host: '127.0.0.1' })
+t.teardown(() => github.close())
+const stubs = await startEnrichmentStubs({ host: '127.0.0.1' })
+t.teardown(() => stubs.close())
+const db = await createTestDatabase(t, { seed: true })
+const apiPort = await freePort()
+const portalPort = await freePort()
+const API = `http://127.0.0.1:${apiPort}`
+const PORTAL = `http://localhost:${portalPort}`
+const portalSecret = randomBytes(32).toString('base64url')
+
+const api = await startApi(
+  loadApiConfig({
+    DEPLOYMENT_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    HOST: '127.0.0.1',
+    PORT: String(apiPort),
+    API_PUBLIC_URL: API,
+    GITHUB_CLIENT_ID: github.clientId,
+    GITHUB_CLIENT_SECRET: github.clientSecret,
+    GITHUB_OAUTH_URL: github.url,
+    GITHUB_API_URL: github.url,
+    PORTAL_CLIENT_SECRET: portalSecret,
+    PORTAL_REDIRECT_URI: `${PORTAL}/auth/callback`,
+    ADMIN_GITHUB_LOGINS: 'octo-admin',
+    ACCESS_TOKEN_TTL_SECONDS: String(ACCESS_TTL_SECONDS),
+    RATE_LIMIT_API_PER_MINUTE: '100000',
+    RATE_LIMIT_AUTH_PER_MINUTE: '1000',
+    GENDERIZE_URL: stubs.urls.genderize,
+    AGIFY_URL: stubs.urls.agify,
+    NATIONALIZE_URL: stubs.urls.nationalize,
+  }),
+  { ...db, embedded: undefined },
+)
+t.teardown(() => api.close())
+const portal = await startPortal(
+  loadPortalConfig({
+    DEPLOYMENT_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    PORTAL_HOST: '127.0.0.1',
+    PORTAL_PORT: String(portalPort),
+    PORTAL_PUBLIC_URL: PORTAL,
+    API_URL: API,
+    PORTAL_CLIENT_SECRET: portalSecret,
+    PORTAL_SESSION_KEY: randomBytes(32).toString('hex'),
+    PORTAL_REFRESH_MARGIN_SECONDS: String(REFRESH_MARGIN_SECONDS),
+  }),
+  { ...db, embedded: undefined },
+)
+t.teardown(() => portal.close())
+
+const browser: Browser = await chromium.launch({
+  executablePath: CHROMIUM,
+  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+})
+t.teardown(() => browser.close())
+const context: BrowserContext = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true })
+const page: Page = await context.newPage()
+const problems: string[] = []
+page.on('pageerror', (error) => problems.push(`page error: ${error.message}`))
+page.on('console', (message) => {
+  if (message.type() === 'error' && !/status of 40[34]/.test(message.text())) problems.push(`console: ${message.text()}`)
+})
+
+async function shot(name: string, options: { doc?: boolean; fullPage?: boolean; target?: Page } = {}) {
+  const file = path.join(ARTIFACTS, `${name}.png`)
+  await (options.target ?? page).screenshot({ path: file, fullPage: options.fullPage ?? true })
+  if (options.doc) await copyFile(file, path.join(DOC_SHOTS, `${name}.png`))
+}
+
+async function apiTokensAnywhere(): Promise<string[]> {
+  const cookies = await context.cookies()
+  return cookies.filter((c) => /^eyJ/.test(c.value) || c.name.includes('refresh') || c.name.includes('access')).map((c) => c.name)
+}
+
+// --- the journey ---------------------------------------------------------------------------------
+t.test('log in through the GitHub stand-in', async (t) => {
+  await page.goto(`${PORTAL}/profiles?gender=female`)
+  t.match(page.url(), new RegExp(`^${PORTAL}/login\\?next=`), 'anonymous → login page')
+  await shot('01-login', { doc: true, fullPage: false })
+  await page.getByRole('button', { name: 'Continue with GitHub' }).click()
+  await page.waitForURL(/\/login\/oauth\/authorize/)
+  t.ok(page.url().startsWith(github.url), 'at the GitHub stand-in')
+  await shot('02-github-stand-in', { fullPage: false })
+  await page.locator('button[name="login"][value="octo-admin"]').click()
+  await page.waitForURL(`${PORTAL}/profiles?gender=female`)
+  t.pass('back on the portal, where the visitor was going')
+  t.match(await page.locator('.flash').textContent(), /Signed in as octo-admin/)
+  const cookies = await context.cookies()
+  t.same(cookies.map((c) => `${c.name}@${c.domain}`), ['insighta_session@localhost'], 'one cookie, the portal’s, on the portal’s host')
+  const session = cookies[0]
+  t.ok(session.httpOnly, 'HttpOnly')
+  t.equal(session.sameSite, 'Lax')
+  t.same(await apiTokensAnywhere(), [], 'no API token in the jar')
+  t.equal(await page.evaluate(() => document.cookie), '', 'scripts see no cookie')
+})
+
+t.test('dashboard, filters, sort, pagination, page size', async (t) => {
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Dashboard' }).click()
+  await page.waitForURL(`${PORTAL}/`)
+  t.equal(await page.locator('svg.chart__svg').count(), 4, 'four server-rendered charts')
+  await shot('03-dashboard', { doc: true })
+
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Profiles' }).click()
+  await page.selectOption('#f-gender', 'female')
+  await page.selectOption('#f-country_id', 'NG')
+  await page.fill('#f-min_age', '20')
+  await page.getByRole('button', { name: 'Apply filters' }).click()
+  await page.waitForURL(/gender=female/)
+  const count = await page.locator('#result-count').textContent()
+  t.match(count, /of \d+ profiles/)
+  await page.locator('th a.sort-link', { hasText: 'Age' }).click()
+  await page.waitForURL(/sort_by=age/)
+  t.equal(await page.locator('th[aria-sort="ascending"]').count(), 1, 'sorted by age, ascending')
+  await page.getByRole('link', { name: 'Next ›' }).click()
+  await page.waitForURL(/page=2/)
+  const url = new URL(page.url())
+  t.equal(url.searchParams.get('gender'), 'female', 'the filters survive paging')
+  t.equal(url.searchParams.get('country_id'), 'NG')
+  t.equal(url.searchParams.get('sort_by'), 'age')
+  await page.selectOption('#f-limit', '20')
+  await page.waitForURL(/limit=20/)
+  t.equal(await page.locator('table.data-table tbody tr').count(), Math.min(20, Number(/of (\d+)/.exec(count ?? '')?.[1])), '20 rows per page')
+  await page.goto(`${PORTAL}/profiles`)
+  await shot('04-profiles', { doc: true })
+})
+
+t.test('export these as CSV: the download streams through the portal', async (t) => {
+  await page.goto(`${PORTAL}/profiles?country_id=KE&gender=male`)
+  const total = Number(/of ([\d,]+) profiles/.exec((await page.locator('#result-count').textContent()) ?? '')?.[1].replace(/,/g, ''))
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Export these as CSV' }).click()])
+  t.match(download.suggestedFilename(), /^profiles_\d{8}T\d{6}Z\.csv$/)
+  const file = await download.path()
+  const lines = (await readFile(file, 'utf8')).trim().split(/\r?\n/)
+  t.match(lines[0], /^id,name,gender,/)
+  t.equal(lines.length - 1, total, 'every matching profile')
+  t.ok(lines.slice(1).every((l) => l.includes(',male,') && l.includes(',KE,')))
+})
+
+t.test('search: chips, removing one, and a query it cannot read', async (t) => {
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Search' }).click()
+  await page.fill('#q', 'young males from nigeria')
+  await page.getByRole('button', { name: 'Search', exact: true }).click()
+  await page.waitForURL(/q=young/)
+  t.match(await page.locator('#result-count').textContent(), /of 9 profiles/)
+  t.equal(await page.locator('.chip').count(), 4)
+  await shot('05-search', { doc: true })
+  await page.getByRole('link', { name: /Remove “Country: Nigeria”/ }).click()
+  await page.waitForURL(/\/profiles\?gender=male&min_age=16&max_age=24/)
+  t.pass('chip removed: the Profiles page with the other filters')
+  await page.goto(`${PORTAL}/search?q=${encodeURIComponent('what is the weather')}`)
+  t.match(await page.locator('#unable-title').textContent(), /Unable to interpret query/)
+  await shot('06-search-unable', { fullPage: false })
+})
+
+t.test('profile detail, create (admin) and delete with confirmation', async (t) => {
+  await page.goto(`${PORTAL}/profiles/new`)
+  await shot('07-profile-new', { fullPage: false })
+  await page.fill('#name', 'Chidera Okafor-E2E')
+  await page.getByRole('button', { name: 'Create profile' }).click()
+  await page.waitForURL(/\/profiles\/[0-9a-f-]{36}$/)
+  t.match(await page.locator('.flash').textContent(), /Created the profile/)
+  t.equal(await page.locator('h1').textContent(), 'Chidera Okafor-E2E')
+  await shot('08-profile', { doc: true, fullPage: false })
+  await page.getByRole('link', { name: 'Delete this profile…' }).click()
+  await shot('09-profile-delete', { fullPage: false })
+  await page.getByRole('button', { name: 'Yes, delete this profile' }).click()
+  await page.waitForURL(`${PORTAL}/profiles`)
+  t.match(await page.locator('.flash').textContent(), /Deleted the profile “Chidera Okafor-E2E”/)
+
+  stubs.setBehaviour('nationalize', 'empty')
+  await page.goto(`${PORTAL}/profiles/new`)
+  await page.fill('#name', 'Nobody Knows')
+  await page.getByRole('button', { name: 'Create profile' }).click()
+  await page.waitForURL(`${PORTAL}/profiles/new`)
+  t.match(await page.locator('.flash').textContent(), /Nationalize returned an invalid response/)
+  t.equal(await page.inputValue('#name'), 'Nobody Knows', 'the name is kept for another try')
+  stubs.reset()
+})
+
+t.test('import a CSV with the progress bar (JavaScript) and see the report', async (t) => {
+  await page.goto(`${PORTAL}/import`)
+  const csv = 'name,gender,age,country_id,gender_probability,country_probability\nE2E Import One,female,41,GH,0.91,0.72\nE2E Import Two,male,200,GH,0.9,0.7\n'
+  await page.setInputFiles('#file', { name: 'people.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) })
+  await page.getByRole('button', { name: 'Import' }).click()
+  await page.waitForSelector('#report-title')
+  t.match(await page.locator('.flash').textContent(), /Imported 1 of 2 rows; 1 skipped/)
+  await shot('10-import', { doc: true })
+})
+
+t.test('account and admin users', async (t) => {
+  await page.goto(`${PORTAL}/account`)
+  t.match(await page.locator('#me-title').textContent(), /octo-admin/)
+  t.equal(await page.locator('.badge', { hasText: 'this browser' }).count(), 1, 'this browser’s session is marked')
+  await shot('11-account', { doc: true })
+  await page.goto(`${PORTAL}/admin/users`)
+  t.ok((await page.locator('table.data-table tbody tr').count()) >= 1)
+  await shot('12-admin-users', { doc: true })
+  await page.goto(`${PORTAL}/no/such/page`)
+  await shot('13-not-found', { fullPage: false })
+})
+
+t.test('the access token expires and the portal keeps working', async (t) => {
+  await page.waitForTimeout((ACCESS_TTL_SECONDS + 1) * 1000)
+  const response = await page.goto(`${PORTAL}/profiles?sort_by=name`)
+  t.equal(response?.status(), 200, 'refreshed transparently after expiry')
+  t.match(page.url(), /\/profiles/)
+  t.same(await apiTokensAnywhere(), [], 'the new tokens stay on the server too')
+})
+
+t.test('two tabs refreshing at once', async (t) => {
+  const second = await context.newPage()
+  await second.goto(`${PORTAL}/`)
+  await page.waitForTimeout((ACCESS_TTL_SECONDS - REFRESH_MARGIN_SECONDS + 1) * 1000)
+  const [a, b] = await Promise.all([page.goto(`${PORTAL}/profiles?page=2`), second.goto(`${PORTAL}/search?q=women+in+kenya`)])
+  t.equal(a?.status(), 200)
+  t.equal(b?.status(), 200)
+  t.match(second.url(), /\/search/, 'neither tab was sent to the login page')
+  const again = await page.goto(`${PORTAL}/`)
+  t.equal(again?.status(), 200, 'the session is still alive: the refresh token was presented once')
+  await second.close()
+})
+
+t.test('responsive and print layouts', async (t) => {
+  const phone = await context.newPage()
+  await phone.setViewportSize({ width: 390, height: 844 })
+  await phone.goto(`${PORTAL}/profiles`)
+  await shot('14-profiles-mobile', { doc: true, target: phone })
+  await phone.goto(`${PORTAL}/`)
+  await shot('15-dashboard-mobile', { target: phone })
+  await phone.emulateMedia({ media: 'print' })
+  await phone.setViewportSize({ width: 800, height: 1100 })
+  await shot('16-dashboard-print', { target: phone })
+  t.equal(await phone.locator('.site-header').isVisible(), false, 'no navigation on paper')
+  await phone.close()
+})
+
+t.test('log out: the API session ends, the cookie jar is empty', async (t) => {
+  await page.goto(`${PORTAL}/`)
+  await page.getByRole('button', { name: 'Sign out' }).click()
+  await page.waitForURL(`${PORTAL}/login?signed_out=1`)
+  t.match(await page.locator('.flash').textContent(), /You have signed out/)
+  const cookies = await context.cookies()
+  t.same(cookies.filter((c) => c.name.includes('session')), [], 'no session cookie')
+  t.same(cookies.filter((c) => c.domain === '127.0.0.1'), [], 'no cookie for the API’s host')
+  t.same(await apiTokensAnywhere(), [])
+  await page.goto(`${PORTAL}/profiles`)
+  t.match(page.url(), /\/login\?next=/, 'signed out for real')
+  const { rows } = await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM portal_sessions')
+  t.equal(rows[0].n, 0, 'no portal session left')
+  const live = await db.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM sessions WHERE revoked_at IS NULL AND client_id = 'insighta-portal'")
+  t.equal(live.rows[0].n, 0, 'no live API session for the portal')
+})
+
+t.test('no script errors on any page', async (t) => {
+  t.same(problems, [])
+})
