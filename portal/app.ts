@@ -63,6 +63,7 @@ export async function buildPortalApp(deps: PortalDeps) {
     idleMs: config.sessionIdleMs,
     absoluteMs: config.sessionAbsoluteMs,
     refreshMarginMs: config.refreshMarginMs,
+    cacheMs: config.sessionCacheMs,
     now,
   })
   app.decorate('portal', { config, api, sessions, box, cookieNames: cookieNames(config.secure), now })
@@ -74,7 +75,10 @@ export async function buildPortalApp(deps: PortalDeps) {
     deleteExpiredPortalSessions(deps.db.db, now()).catch((err: unknown) => app.log.warn({ err }, 'portal session sweep failed'))
   }, SWEEP_EVERY_MS)
   sweep.unref()
-  app.addHook('onClose', async () => clearInterval(sweep))
+  app.addHook('onClose', async () => {
+    clearInterval(sweep)
+    api.close()
+  })
 
   await app.register(requestLog)
   await app.register(securityHeaders)

@@ -66,6 +66,8 @@ export function barChart(items: { label: string; value: number; tone?: string }[
 
 export interface Column {
   label: string
+  /** the band's first age, under the column (the full band is in its tooltip and the data table) */
+  axisLabel: string
   value: number
   x: number
   y: number
@@ -104,8 +106,8 @@ export function histogramChart(histogram: ProfileStats['age_histogram']): Column
   const froms = histogram.map((b) => b.from)
   const first = froms.length ? Math.min(...froms) : 0
   const last = froms.length ? Math.max(...froms) : 0
-  const series: { label: string; value: number }[] = []
-  if (froms.length) for (let from = first; from <= last; from += 10) series.push({ label: `${from}–${from + 9}`, value: bands.get(from) ?? 0 })
+  const series: { from: number; label: string; value: number }[] = []
+  if (froms.length) for (let from = first; from <= last; from += 10) series.push({ from, label: `${from}–${from + 9}`, value: bands.get(from) ?? 0 })
   const max = niceMax(Math.max(0, ...series.map((s) => s.value)))
   const plotBottom = COLUMN_CHART_HEIGHT - AXIS_BOTTOM
   const plotHeight = plotBottom - TOP
@@ -114,6 +116,7 @@ export function histogramChart(histogram: ProfileStats['age_histogram']): Column
     const height = s.value === 0 ? 0 : Math.max(1, Math.round((s.value / max) * plotHeight))
     return {
       label: s.label,
+      axisLabel: String(s.from),
       value: s.value,
       x: Math.round(AXIS_LEFT + index * slot + slot * 0.12),
       y: plotBottom - height,

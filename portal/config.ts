@@ -19,6 +19,7 @@ export const PortalEnvSchema = Type.Object({
   PORTAL_SESSION_IDLE_MINUTES: Type.Integer({ minimum: 1, maximum: 60 * 24 * 30, default: 60 * 8 }),
   PORTAL_SESSION_ABSOLUTE_HOURS: Type.Integer({ minimum: 1, maximum: 24 * 90, default: 24 * 7 }),
   PORTAL_REFRESH_MARGIN_SECONDS: Type.Integer({ minimum: 0, maximum: 600, default: 20 }),
+  PORTAL_SESSION_CACHE_MS: Type.Integer({ minimum: 0, maximum: 5000, default: 2000 }),
   PORTAL_UPLOAD_LIMIT_BYTES: Type.Integer({ minimum: 1024, default: 100 * 1024 * 1024 }),
   LOG_LEVEL: Type.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
@@ -57,6 +58,8 @@ export interface PortalConfig {
   sessionAbsoluteMs: number
   /** refresh the API access token when it expires within this many ms */
   refreshMarginMs: number
+  /** how long this process reuses a session row it has read (0 = read it on every request) */
+  sessionCacheMs: number
   uploadLimitBytes: number
   logLevel: string
   trustProxy: boolean | number | string[]
@@ -108,6 +111,7 @@ export function loadPortalConfig(env: Record<string, string | undefined> = proce
     sessionIdleMs: e.PORTAL_SESSION_IDLE_MINUTES * 60_000,
     sessionAbsoluteMs: e.PORTAL_SESSION_ABSOLUTE_HOURS * 3_600_000,
     refreshMarginMs: e.PORTAL_REFRESH_MARGIN_SECONDS * 1000,
+    sessionCacheMs: e.PORTAL_SESSION_CACHE_MS,
     uploadLimitBytes: e.PORTAL_UPLOAD_LIMIT_BYTES,
     logLevel: e.LOG_LEVEL,
     trustProxy: parseTrustProxy(e.TRUST_PROXY),

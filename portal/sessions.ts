@@ -89,6 +89,12 @@ export interface SessionStoreOptions {
   absoluteMs: number
   /** refresh when the access token expires within this many ms */
   refreshMarginMs: number
+  /**
+   * How long a session row read from the database is reused in this process (ms; 0 = always read).
+   * Like the API's own session cache: a sign-out in another portal process shows here within this
+   * time, and the API refuses the revoked token meanwhile.
+   */
+  cacheMs?: number
   now?: () => Date
   sleep?: (ms: number) => Promise<void>
 }
@@ -122,8 +128,17 @@ export function snapshotOf(user: ApiUser): PortalUserSnapshot {
  * The others poll the row briefly and use the pair the winner stored. So two tabs, or a page and a
  * CSV download, never present the same refresh token twice.
  */
+interface CachedSession {
+  row: PortalSessionRow
+  accessToken: string | undefined
+  until: number
+}
+
+const MAX_CACHED_SESSIONS = 10_000
+
 export class SessionStore {
   private readonly inflight = new Map<string, Promise<string>>()
+  private readonly cache = new Map<string, CachedSession>()
   private readonly now: () => Date
   private readonly sleep: (ms: number) => Promise<void>
 
@@ -177,19 +192,45 @@ export class SessionStore {
     if (!cookieValue || cookieValue.length > 100) return undefined
     const id = sha256Hex(cookieValue)
     const now = this.now()
-    const row = await findPortalSession(this.db, id, now)
-    if (!row) return undefined
+    const cached = this.cache.get(id)
+    let row: PortalSessionRow | undefined
+    if (cached && cached.until > Date.now() && cached.row.expires_at > now) {
+      row = { ...cached.row }
+    } else {
+      row = await findPortalSession(this.db, id, now)
+      if (!row) {
+        this.cache.delete(id)
+        return undefined
+      }
+      this.remember(row, undefined)
+    }
     if (now.getTime() - row.last_seen_at.getTime() >= TOUCH_EVERY_MS) {
       const expiresAt = this.expiryFrom(now, row.created_at)
       await touchPortalSession(this.db, id, now, expiresAt)
       row.last_seen_at = now
       row.expires_at = expiresAt
+      this.remember(row, this.cache.get(id)?.accessToken)
     }
-    return new PortalSession(id, row)
+    const session = new PortalSession(id, row)
+    const token = this.cache.get(id)?.accessToken
+    if (token !== undefined) session.cacheAccessToken(token)
+    return session
+  }
+
+  private remember(row: PortalSessionRow, accessToken: string | undefined): void {
+    const ttl = this.options.cacheMs ?? 0
+    if (ttl <= 0) return
+    if (this.cache.size >= MAX_CACHED_SESSIONS) {
+      const oldest = this.cache.keys().next().value
+      if (oldest !== undefined) this.cache.delete(oldest)
+    }
+    this.cache.delete(row.id)
+    this.cache.set(row.id, { row: { ...row }, accessToken, until: Date.now() + ttl })
   }
 
   /** Deletes the session and revokes its API session (best effort: the portal side always goes). */
   async destroy(session: PortalSession, ctx: CallContext): Promise<void> {
+    this.cache.delete(session.id)
     const row = await deletePortalSession(this.db, session.id)
     if (!row) return
     const access = this.open(row.access_token_enc)
@@ -203,15 +244,18 @@ export class SessionStore {
   async updateSnapshot(session: PortalSession, user: PortalUserSnapshot): Promise<void> {
     await updatePortalUserSnapshot(this.db, session.id, user)
     session.setUser(user)
+    this.remember(session.current(), session.cachedAccessToken())
   }
 
   /** Deletes the session without calling the API (its API session is already gone). */
   async forget(session: PortalSession): Promise<void> {
+    this.cache.delete(session.id)
     await deletePortalSession(this.db, session.id)
   }
 
   /** Removes every portal session of a user (after "sign out everywhere"). */
   async destroyAllOfUser(userId: string): Promise<number> {
+    for (const [id, entry] of this.cache) if (entry.row.user_id === userId) this.cache.delete(id)
     return deletePortalSessionsOfUser(this.db, userId)
   }
 
@@ -222,9 +266,14 @@ export class SessionStore {
    */
   async accessToken(session: PortalSession, ctx: CallContext, rejected?: string): Promise<string> {
     const row = session.current()
-    const cached = session.cachedAccessToken() ?? this.open(row.access_token_enc)
-    if (cached === undefined) throw new SessionExpiredError()
-    session.cacheAccessToken(cached)
+    let cached = session.cachedAccessToken()
+    if (cached === undefined) {
+      cached = this.open(row.access_token_enc)
+      if (cached === undefined) throw new SessionExpiredError()
+      session.cacheAccessToken(cached)
+      const entry = this.cache.get(session.id)
+      if (entry && entry.row.access_token_enc.equals(row.access_token_enc)) entry.accessToken = cached
+    }
     if (rejected === undefined && !this.needsRefresh(row)) return cached
     let pending = this.inflight.get(session.id)
     if (!pending) {
@@ -233,8 +282,13 @@ export class SessionStore {
     }
     const token = await pending
     const fresh = await findPortalSession(this.db, session.id, this.now())
-    if (fresh) session.replace(fresh, token)
-    else session.cacheAccessToken(token)
+    if (fresh) {
+      session.replace(fresh, token)
+      this.remember(fresh, this.open(fresh.access_token_enc) === token ? token : undefined)
+    } else {
+      this.cache.delete(session.id)
+      session.cacheAccessToken(token)
+    }
     return token
   }
 
@@ -279,6 +333,7 @@ export class SessionStore {
     const refreshToken = this.open(row.refresh_token_enc)
     if (refreshToken === undefined) {
       // Sealed under another key (the development key changed at restart): nothing to refresh with.
+      this.cache.delete(row.id)
       await deletePortalSession(this.db, row.id)
       throw new SessionExpiredError()
     }
@@ -287,6 +342,7 @@ export class SessionStore {
       pair = await this.options.api.refresh(refreshToken, { ...ctx, token: undefined })
     } catch (error) {
       if (error instanceof ApiResponseError && error.status >= 400 && error.status < 500 && error.status !== 429) {
+        this.cache.delete(row.id)
         await deletePortalSession(this.db, row.id)
         throw new SessionExpiredError(error.status === 403 ? 'suspended' : 'expired')
       }

@@ -63,8 +63,8 @@ async function round(label: string, apiEnv: Record<string, string>, portalEnv: R
       throw new Error(`sanity check failed: ${check.status}, page shows ${shown ?? 'no total'} (expected ${options.total})`)
     }
     const requests = profilePagePaths().map((path) => ({ path, headers: { cookie } }))
-    // Warm-up: templates compiled, connections pooled, the JIT warm.
-    await load(`${label} (warm-up)`, portal.url, requests, { connections: CONNECTIONS, duration: 2 })
+    // Warm-up (10 s): templates compiled, connections pooled, the JIT settled — steady state is measured.
+    await load(`${label} (warm-up)`, portal.url, requests, { connections: CONNECTIONS, duration: 10 })
     const result = await load(label, portal.url, requests, { connections: CONNECTIONS, duration: options.duration })
     console.log(`  portal peak RSS ${portal.peakRssMb().toFixed(0)} MB, API peak RSS ${api.peakRssMb().toFixed(0)} MB`)
     return result

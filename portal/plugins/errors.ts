@@ -64,6 +64,11 @@ export default fp(async function errors(app: FastifyInstance) {
       return errorPage(request, reply, 502, `The data service could not complete the request. Please try again. (Reference: ${request.id})`)
     }
     if (error instanceof ApiUnavailableError) {
+      if (error.aborted) {
+        // The browser left before the API answered: nobody to show a page to, nothing went wrong.
+        request.log.info({ reqId: request.id }, 'client went away during an API call')
+        return reply.code(499).send()
+      }
       request.log.error({ reqId: request.id, err: error }, 'the API is unavailable')
       return errorPage(request, reply, 503, `The data service cannot be reached right now. Please try again in a minute. (Reference: ${request.id})`)
     }

@@ -1,4 +1,3 @@
-import { Readable } from 'node:stream'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { ApiResponseError, ApiUnavailableError, IMPORT_REASONS, type ImportReport } from '../api-client.ts'
 import { csrfRejected, PageError } from '../errors.ts'
@@ -91,7 +90,7 @@ export default async function importRoutes(app: FastifyInstance) {
     if (!filePart || filePart.filename === '') return finish(request, reply, 'error', 'Choose a CSV file to import.')
 
     const boundary = `insighta-${randomToken(18)}`
-    const body = Readable.toWeb(Readable.from(multipartBody(filePart, boundary))) as unknown as ReadableStream<Uint8Array>
+    const body = multipartBody(filePart, boundary)
     try {
       const report = await request.callApi((api, ctx) => api.importProfiles(body, `multipart/form-data; boundary=${boundary}`, ctx), { retry: false })
       return finish(request, reply, 'success', reportSummary(report), report)

@@ -1,5 +1,3 @@
-import { Readable } from 'node:stream'
-import type { ReadableStream as NodeReadableStream } from 'node:stream/web'
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import { AGE_GROUPS } from '../../api/services/profile-filter.ts'
 import { ApiResponseError } from '../api-client.ts'
@@ -51,18 +49,12 @@ export default async function profileRoutes(app: FastifyInstance) {
   app.get('/profiles/export', async (request, reply: FastifyReply) => {
     const parsed = parseListQuery(request.query)
     if (Object.keys(parsed.errors).length > 0) throw new PageError(422, 'The export filters are not valid. Go back to the profiles page and check them.')
-    const { response, done } = await request.callApi((api, ctx) =>
-      api.exportProfiles({ ...filterParams(parsed.filter), ...sortParams(parsed.paging) }, ctx),
-    )
-    if (!response.body) {
-      done()
-      throw new PageError(502, 'The export came back empty.')
-    }
-    const stream = Readable.fromWeb(response.body as NodeReadableStream<Uint8Array>)
-    stream.once('close', done)
+    const answer = await request.callApi((api, ctx) => api.exportProfiles({ ...filterParams(parsed.filter), ...sortParams(parsed.paging) }, ctx))
+    const stream = answer.body
+    stream.once('close', answer.done)
     reply
-      .type(response.headers.get('content-type') ?? 'text/csv; charset=utf-8')
-      .header('content-disposition', response.headers.get('content-disposition') ?? 'attachment; filename="profiles.csv"')
+      .type(answer.header('content-type') ?? 'text/csv; charset=utf-8')
+      .header('content-disposition', answer.header('content-disposition') ?? 'attachment; filename="profiles.csv"')
       .header('cache-control', 'no-store')
     return reply.send(stream)
   })

@@ -6,6 +6,9 @@ import t from 'tap'
 import { sql } from 'kysely'
 import { buildFakePortal, cookieHeaderFrom } from './helpers.ts'
 
+// Real HTTP and a real database on a shared CI machine: allow more than the default 120 s.
+t.setTimeout(300_000)
+
 const portal = await buildFakePortal(t)
 const [adminUser, analystUser] = portal.fake.users
 

@@ -7,6 +7,9 @@ import t from 'tap'
 import { sql } from 'kysely'
 import { buildFakePortal, continueTarget, cookieHeaderFrom, PORTAL_ORIGIN, setCookies, type FakePortal } from './helpers.ts'
 
+// Real HTTP and a real database on a shared CI machine: allow more than the default 120 s.
+t.setTimeout(300_000)
+
 const portal = await buildFakePortal(t)
 
 interface Started {

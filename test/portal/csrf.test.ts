@@ -5,6 +5,9 @@
 import t from 'tap'
 import { buildFakePortal, PORTAL_ORIGIN } from './helpers.ts'
 
+// Real HTTP and a real database on a shared CI machine: allow more than the default 120 s.
+t.setTimeout(300_000)
+
 const portal = await buildFakePortal(t)
 const admin = await portal.signIn('octo-admin')
 const targetUser = portal.fake.users[1]

@@ -50,7 +50,11 @@ export interface FakeApi {
     refreshFailure?: number
     importReport?: Record<string, unknown>
     importStatus?: number
+    /** when set, the export sends its header row, then waits for this before the rest */
+    exportGate?: Promise<void>
   }
+  /** how the last export ended: 'finished', or 'aborted' when its reader went away midway */
+  exportOutcome?: 'finished' | 'aborted'
   /** bytes the import endpoint received, and the file part's content */
   imports: { bytes: number; content: string; contentType: string }[]
   /** issues a token pair for a user, as a completed login would */
@@ -279,7 +283,19 @@ export async function startFakeApi(): Promise<FakeApi> {
 
   app.get('/api/profiles/export', async (request, reply) => {
     if (!requireUser(request, reply)) return reply
-    return reply.type('text/csv; charset=utf-8').header('content-disposition', 'attachment; filename="profiles_x.csv"').send('id,name\n1,Ada\n')
+    const gate = fake.options.exportGate
+    if (!gate) return reply.type('text/csv; charset=utf-8').header('content-disposition', 'attachment; filename="profiles_x.csv"').send('id,name\n1,Ada\n')
+    fake.exportOutcome = undefined
+    reply.hijack()
+    const res = reply.raw
+    res.writeHead(200, { 'content-type': 'text/csv; charset=utf-8', 'content-disposition': 'attachment; filename="profiles_slow.csv"' })
+    res.write('id,name\n')
+    res.once('close', () => {
+      fake.exportOutcome ??= res.writableFinished ? 'finished' : 'aborted'
+    })
+    await gate
+    for (let i = 0; i < 1000 && !res.destroyed; i++) res.write(`${i},Person ${i}\n`)
+    if (!res.destroyed) res.end()
   })
 
   app.post('/api/profiles/import', async (request, reply) => {

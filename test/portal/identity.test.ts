@@ -8,6 +8,9 @@ import { sql } from 'kysely'
 import { startGitHubStandIn } from '../helpers/github-stand-in.ts'
 import { buildTestPortal, continueTarget, cookieHeaderFrom, PORTAL_ORIGIN, setCookies, type TestPortal } from './helpers.ts'
 
+// Real HTTP and a real database on a shared CI machine: allow more than the default 120 s.
+t.setTimeout(300_000)
+
 const github = await startGitHubStandIn()
 t.teardown(() => github.close())
 const API_PUBLIC = 'http://127.0.0.1:3999'

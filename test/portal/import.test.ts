@@ -5,6 +5,9 @@
 import t from 'tap'
 import { buildFakePortal, cookieHeaderFrom, PORTAL_ORIGIN, type FakePortal } from './helpers.ts'
 
+// Real HTTP and a real database on a shared CI machine: allow more than the default 120 s.
+t.setTimeout(300_000)
+
 type Part = { name: string; value: string } | { name: string; filename: string; content: string | Buffer; type?: string }
 
 function multipart(parts: Part[]): { payload: Buffer; contentType: string } {

@@ -7,6 +7,9 @@ import { v7 as uuidv7 } from 'uuid'
 import { insertProfile } from '../../db/repositories/profiles.ts'
 import { buildTestPortal, cookieHeaderFrom, setCookies } from './helpers.ts'
 
+// Real HTTP and a real database on a shared CI machine: allow more than the default 120 s.
+t.setTimeout(300_000)
+
 const portal = await buildTestPortal(t)
 const admin = await portal.signIn('admin')
 const analyst = await portal.signIn('analyst')

@@ -5,6 +5,9 @@ import t from 'tap'
 import { startEnrichmentStubs } from '../helpers/enrichment-stubs.ts'
 import { buildTestPortal, cookieHeaderFrom } from './helpers.ts'
 
+// Real HTTP and a real database on a shared CI machine: allow more than the default 120 s.
+t.setTimeout(300_000)
+
 const stubs = await startEnrichmentStubs()
 t.teardown(() => stubs.close())
 const portal = await buildTestPortal(t, {

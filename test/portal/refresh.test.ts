@@ -10,6 +10,9 @@ import { createTestDatabase } from '../helpers/database.ts'
 import { startFakeApi } from './fake-api.ts'
 import { buildFakePortal, cookieHeaderFrom, type FakePortal } from './helpers.ts'
 
+// Real HTTP and a real database on a shared CI machine: allow more than the default 120 s.
+t.setTimeout(300_000)
+
 const db = await createTestDatabase(t)
 const fake = await startFakeApi()
 t.teardown(() => fake.close())

@@ -5,6 +5,9 @@
 import t from 'tap'
 import { buildTestPortal } from './helpers.ts'
 
+// Real HTTP and a real database on a shared CI machine: allow more than the default 120 s.
+t.setTimeout(300_000)
+
 const portal = await buildTestPortal(t)
 const analyst = await portal.signIn('analyst')
 

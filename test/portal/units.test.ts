@@ -1,0 +1,149 @@
+/**
+ * The portal's pure parts: query parsing, chips, pagination windows, chart geometry, sealing,
+ * the sign-in return path and the formatters.
+ */
+import t from 'tap'
+import { barChart, dashboardCharts, histogramChart, niceMax } from '../../portal/charts.ts'
+import { ariaSort, filterChips, filterParams, nextOrder, pageWindow, parseListQuery, withoutField } from '../../portal/filters.ts'
+import { deviceLabel, formatDateTime, formatProbability, formatShare, href, safeImageUrl } from '../../portal/format.ts'
+import { unverifiedClaims } from '../../portal/jwt.ts'
+import { safeNext } from '../../portal/routes/auth.ts'
+import { SecretBox } from '../../portal/secrets.ts'
+
+t.test('parseListQuery: valid values, normalised', async (t) => {
+  const parsed = parseListQuery({ gender: ' Female ', age_group: 'ADULT', country_id: 'ng', min_age: '20', max_age: '45', min_gender_probability: '.8', min_country_probability: '1', sort_by: 'AGE', order: 'DESC', page: '3', limit: '20' })
+  t.same(parsed.errors, {})
+  t.same(parsed.filter, { gender: 'female', age_group: 'adult', country_id: 'NG', min_age: 20, max_age: 45, min_gender_probability: 0.8, min_country_probability: 1 })
+  t.same(parsed.paging, { sort_by: 'age', order: 'desc', page: 3, limit: 20 })
+  t.same(filterParams(parsed.filter), { gender: 'female', age_group: 'adult', country_id: 'NG', min_age: 20, max_age: 45, min_gender_probability: 0.8, min_country_probability: 1 })
+})
+
+t.test('parseListQuery: bad values are errors, never thrown', async (t) => {
+  for (const [key, value] of [
+    ['min_age', '151'],
+    ['min_age', '0x10'],
+    ['min_age', ' '.repeat(3) + '-'],
+    ['min_gender_probability', '1.01'],
+    ['min_gender_probability', '0.1234567'],
+    ['min_gender_probability', 'Infinity'],
+    ['page', '10000001'],
+    ['limit', '0'],
+    ['country_id', 'NGA'],
+    ['gender', ['male', 'female']],
+    ['sort_by', { $ne: 1 }],
+  ] as [string, unknown][]) {
+    t.ok(parseListQuery({ [key]: value }).errors[key], `${key}=${JSON.stringify(value)}`)
+  }
+  t.same(parseListQuery(null).errors, {})
+  t.same(parseListQuery({ limit: '5000' }).paging.limit, 50, 'clamped')
+  t.same(parseListQuery({ gender: '', min_age: '  ' }).filter, {}, 'empty means unset')
+})
+
+t.test('chips and removal', async (t) => {
+  const filter = { gender: 'male' as const, age_group: 'senior' as const, country_id: 'CI', min_gender_probability: 0.75 }
+  t.same(
+    filterChips(filter).map((c) => c.label),
+    ['Gender: male', 'Age group: senior (60+)', "Country: Côte d'Ivoire", 'Gender confidence ≥ 75%'],
+  )
+  t.same(withoutField(filter, 'gender'), { age_group: 'senior', country_id: 'CI', min_gender_probability: 0.75 })
+  t.same(filter.gender, 'male', 'the original is untouched')
+})
+
+t.test('sorting helpers', async (t) => {
+  t.equal(nextOrder({ page: 1, limit: 10 }, 'created_at'), 'asc', 'default is created_at desc, so a click flips it')
+  t.equal(nextOrder({ page: 1, limit: 10 }, 'age'), 'asc')
+  t.equal(nextOrder({ page: 1, limit: 10, sort_by: 'age' }, 'age'), 'desc')
+  t.equal(ariaSort({ page: 1, limit: 10 }, 'created_at'), 'descending')
+  t.equal(ariaSort({ page: 1, limit: 10, sort_by: 'name' }, 'name'), 'ascending')
+  t.equal(ariaSort({ page: 1, limit: 10, sort_by: 'name' }, 'age'), 'none')
+})
+
+t.test('page windows', async (t) => {
+  t.same(pageWindow(1, 1), [])
+  t.same(pageWindow(1, 5), [1, 2, 3, null, 5])
+  t.same(pageWindow(50, 203), [1, null, 48, 49, 50, 51, 52, null, 203])
+  t.same(pageWindow(203, 203), [1, null, 201, 202, 203])
+  t.same(pageWindow(2, 4), [1, 2, 3, 4])
+})
+
+t.test('chart geometry', async (t) => {
+  t.equal(niceMax(0), 1)
+  t.equal(niceMax(7), 10)
+  t.equal(niceMax(123), 200)
+  t.equal(niceMax(500), 500)
+  const bars = barChart([{ label: 'A', value: 50 }, { label: 'B', value: 100 }, { label: 'C', value: 0 }], 150, 'letters')
+  t.equal(bars.rows[1].width, 280, 'the largest bar fills the plot')
+  t.equal(bars.rows[0].width, 140)
+  t.equal(bars.rows[2].width, 0)
+  t.equal(bars.rows[0].text, '50 (33%)')
+  t.match(bars.summary, /Letters: A 50, B 100, C 0\./)
+  const long = barChart([{ label: 'Democratic Republic of the Congo', value: 1 }], 1, 'countries')
+  t.equal(long.rows[0].shortLabel, 'Democratic Republ…')
+  const hist = histogramChart([
+    { from: 10, to: 19, count: 5 },
+    { from: 40, to: 49, count: 20 },
+  ])
+  t.same(hist.columns.map((c) => c.label), ['10–19', '20–29', '30–39', '40–49'], 'gaps filled')
+  t.same(hist.columns.map((c) => c.value), [5, 0, 0, 20])
+  t.equal(hist.ticks[4].label, '20')
+  t.equal(histogramChart([]).columns.length, 0)
+  const charts = dashboardCharts({
+    total: 0,
+    by_gender: { male: 0, female: 0 },
+    by_age_group: { child: 0, teenager: 0, adult: 0, senior: 0 },
+    by_country: [],
+    age_histogram: [],
+  })
+  t.equal(charts.countries.summary, 'No top countries to show.')
+  t.equal(charts.gender.rows[0].text, '0 (0%)')
+})
+
+t.test('sealing: authenticated encryption per purpose', async (t) => {
+  const box = new SecretBox(Buffer.alloc(32, 7))
+  const sealed = box.seal('api-token', 'secret-token')
+  t.notOk(sealed.toString('latin1').includes('secret-token'))
+  t.equal(box.open('api-token', sealed), 'secret-token')
+  t.equal(box.open('flash', sealed), undefined, 'another purpose cannot open it')
+  const tampered = Buffer.from(sealed)
+  tampered[tampered.length - 1] ^= 1
+  t.equal(box.open('api-token', tampered), undefined, 'tampering is detected')
+  t.equal(new SecretBox(Buffer.alloc(32, 8)).open('api-token', sealed), undefined, 'another key cannot open it')
+  t.not(box.seal('api-token', 'x').toString('hex'), box.seal('api-token', 'x').toString('hex'), 'a fresh IV each time')
+  t.same(box.openJson('flash', box.sealJson('flash', { a: 1 })), { a: 1 })
+  t.equal(box.openJson('flash', 'not base64url!'), undefined)
+  t.equal(box.openJson('flash', undefined), undefined)
+  t.throws(() => new SecretBox(Buffer.alloc(16)))
+})
+
+t.test('safeNext keeps visitors on this site', async (t) => {
+  t.equal(safeNext('/profiles?gender=male'), '/profiles?gender=male')
+  for (const bad of ['//evil.example', '/\\evil', 'https://evil.example', 'profiles', '/login?next=x', '/auth/callback', '/x\r\nSet-Cookie: a=b', 42, undefined, `/${'a'.repeat(2000)}`]) {
+    t.equal(safeNext(bad), '/', JSON.stringify(bad))
+  }
+})
+
+t.test('formatters', async (t) => {
+  t.equal(formatProbability(0.876), '88%')
+  t.equal(formatShare(1, 3), '33%')
+  t.equal(formatShare(1, 300), '0.3%')
+  t.equal(formatShare(1, 0), '0%')
+  t.equal(formatDateTime('2026-11-23T07:05:00Z'), '23 Nov 2026, 07:05 UTC')
+  t.equal(formatDateTime(null), '—')
+  t.equal(formatDateTime('yesterday'), 'yesterday')
+  t.equal(href('/profiles', { a: 'x y', b: undefined, c: '', d: 0 }), '/profiles?a=x+y&d=0')
+  t.equal(href('/profiles', {}), '/profiles')
+  t.equal(safeImageUrl('https://avatars.example/u/1'), 'https://avatars.example/u/1')
+  t.equal(safeImageUrl('javascript:alert(1)'), undefined)
+  t.equal(safeImageUrl('http://insecure.example/a.png'), undefined)
+  t.equal(deviceLabel('Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36'), 'Chrome on Linux')
+  t.equal(deviceLabel('Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) Gecko/20100101 Firefox/128.0'), 'Firefox on macOS')
+  t.equal(deviceLabel('insighta-cli/0.1.0 node/20'), 'insighta CLI')
+  t.equal(deviceLabel(null), 'Unknown device')
+})
+
+t.test('unverifiedClaims reads a JWT payload and nothing else', async (t) => {
+  const payload = Buffer.from(JSON.stringify({ sid: 's1', role: 'admin' })).toString('base64url')
+  t.same(unverifiedClaims(`x.${payload}.y`), { sid: 's1', role: 'admin' })
+  t.same(unverifiedClaims('not-a-jwt'), {})
+  t.same(unverifiedClaims('a.!!!.b'), {})
+})
