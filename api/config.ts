@@ -29,7 +29,7 @@ export const ApiEnvSchema = Type.Object({
   ENRICHMENT_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 60000, default: 4000 }),
   ENRICHMENT_CACHE_SIZE: Type.Integer({ minimum: 0, default: 10000 }),
 
-  // Identity (docs/auth.md)
+  // Identity (README: "Identity")
   JWT_SECRET: Type.Optional(Type.String()),
   JWT_PREVIOUS_SECRET: Type.Optional(Type.String()),
   JWT_ISSUER: Type.String({ minLength: 1, default: 'insighta-api' }),

@@ -4,7 +4,7 @@ import fp from 'fastify-plugin'
 import type { RequestContext } from '../services/audit.ts'
 import type { ClientRegistry } from '../services/clients.ts'
 
-/** The portal's server-to-server headers (docs/auth.md). */
+/** The portal's server-to-server headers (README: "Identity"). */
 export const PORTAL_SECRET_HEADER = 'x-portal-client-secret'
 export const END_USER_IP_HEADER = 'x-insighta-end-user-ip'
 
