@@ -2,7 +2,7 @@
  * npm run bench — the API on 1M profiles in a real Postgres: per endpoint requests/s and p50/p99 at 32
  * connections with the query cache OFF (every total is computed), export throughput and peak RSS.
  */
-import { BENCH_DATABASE_URL, ensureProfiles, load, machineLine, startChild } from './bench-support.ts'
+import { BENCH_DATABASE_URL, benchApiEnv, ensureProfiles, load, machineLine, startChild } from './bench-support.ts'
 
 export async function benchApi(options: { rows?: number; duration?: number } = {}) {
   const rows = options.rows ?? 1_000_000
@@ -11,18 +11,7 @@ export async function benchApi(options: { rows?: number; duration?: number } = {
   const total = await ensureProfiles(rows)
   console.log(`profiles in ${BENCH_DATABASE_URL.replace(/:[^:@/]*@/, ':***@')}: ${total}`)
 
-  const api = await startChild('api/server.ts', {
-    DATABASE_URL: BENCH_DATABASE_URL,
-    PORT: '0',
-    CACHE_TTL_SECONDS: '0',
-    DB_POOL_MAX: '16',
-    DEPLOYMENT_ENV: 'development',
-    AUTH_TEST_CODE_ENABLED: 'true',
-    ACCESS_TOKEN_TTL_SECONDS: '3600',
-    // The benchmark measures the data path, not the per-user rate limit.
-    RATE_LIMIT_API_PER_MINUTE: '100000000',
-    RATE_LIMIT_AUTH_PER_MINUTE: '1000',
-  })
+  const api = await startChild('api/server.ts', benchApiEnv())
   try {
     const headers: Record<string, string> = { 'x-api-version': '1' }
     const login = await fetch(`${api.url}/auth/github/callback?code=analyst_test_code`)

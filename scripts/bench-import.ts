@@ -18,7 +18,7 @@ import type { ImportReport } from '../api/services/csv-import.ts'
 import { csvLine } from '../api/services/csv.ts'
 import { readSeedFile } from '../db/seed/seed.ts'
 import { syntheticProfiles } from '../db/seed/synthetic.ts'
-import { BENCH_DATABASE_URL, ensureProfiles, machineLine, startChild, type ChildApp } from './bench-support.ts'
+import { BENCH_DATABASE_URL, benchApiEnv, ensureProfiles, machineLine, startChild, type ChildApp } from './bench-support.ts'
 
 const TABLE_ROWS = 1_000_000
 const CONCURRENT_ROWS = 50_000
@@ -163,18 +163,7 @@ export async function benchImport(options: { rows?: number; duration?: number } 
       `generated ${rows} rows (${(bigBytes / 2 ** 20).toFixed(1)} MiB) + 2 × ${CONCURRENT_ROWS} rows in ${((performance.now() - generated) / 1000).toFixed(1)} s`,
     )
 
-    api = await startChild('api/server.ts', {
-      DATABASE_URL: BENCH_DATABASE_URL,
-      PORT: '0',
-      CACHE_TTL_SECONDS: '0',
-      DB_POOL_MAX: '16',
-      DEPLOYMENT_ENV: 'development',
-      AUTH_TEST_CODE_ENABLED: 'true',
-      ACCESS_TOKEN_TTL_SECONDS: '3600',
-      RATE_LIMIT_API_PER_MINUTE: '100000000',
-      RATE_LIMIT_AUTH_PER_MINUTE: '1000',
-      IMPORT_MAX_ROWS: String(Math.max(rows, 500_000)),
-    })
+    api = await startChild('api/server.ts', benchApiEnv({ IMPORT_MAX_ROWS: String(Math.max(rows, 500_000)) }))
     const login = await fetch(`${api.url}/auth/github/callback?code=test_code`)
     if (!login.ok) throw new Error(`test_code login failed: ${login.status}`)
     const token = ((await login.json()) as { access_token: string }).access_token
