@@ -1,23 +1,12 @@
 import { randomBytes } from 'node:crypto'
 import { Type } from '@sinclair/typebox'
-import { csvList, parseEnv } from './env-schema.ts'
+import { csvList, parseEnv, parseTrustProxy, SharedEnvProperties } from './env-schema.ts'
 
 /** Every variable the API reads; .env.example documents each one. Only this module reads the env. */
 export const ApiEnvSchema = Type.Object({
-  DEPLOYMENT_ENV: Type.Union([Type.Literal('development'), Type.Literal('test'), Type.Literal('production')], {
-    default: 'development',
-  }),
+  ...SharedEnvProperties,
   HOST: Type.String({ default: '127.0.0.1' }),
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000 }),
-  LOG_LEVEL: Type.Union(
-    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
-    { default: 'info' },
-  ),
-  TRUST_PROXY: Type.String({ default: 'false' }),
-  DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
-  DATA_DIR: Type.String({ default: '.data' }),
-  DB_POOL_MAX: Type.Integer({ minimum: 1, maximum: 200, default: 10 }),
-  DB_STATEMENT_TIMEOUT_MS: Type.Integer({ minimum: 0, default: 15000 }),
   REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
   CACHE_TTL_SECONDS: Type.Integer({ minimum: 0, maximum: 3600, default: 30 }),
   BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, default: 16384 }),
@@ -124,12 +113,6 @@ export interface AuthConfig {
   }
 }
 
-function parseTrustProxy(value: string): ApiConfig['trustProxy'] {
-  if (value === 'false') return false
-  if (value === 'true') return true
-  if (/^\d+$/.test(value)) return Number(value)
-  return csvList(value)
-}
 
 function stripTrailingSlash(url: string): string {
   return url.replace(/\/+$/, '')

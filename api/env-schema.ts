@@ -1,4 +1,4 @@
-import { type Static, type TObject } from '@sinclair/typebox'
+import { Type, type Static, type TObject } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
 
 /**
@@ -28,4 +28,31 @@ export function csvList(value: string): string[] {
     .split(',')
     .map((s) => s.trim())
     .filter((s) => s !== '')
+}
+
+/**
+ * Variables both apps read with the same meaning: deployment, logging, proxy trust and the shared
+ * database. Each app's schema spreads these properties next to its own.
+ */
+export const SharedEnvProperties = {
+  DEPLOYMENT_ENV: Type.Union([Type.Literal('development'), Type.Literal('test'), Type.Literal('production')], {
+    default: 'development',
+  }),
+  LOG_LEVEL: Type.Union(
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+    { default: 'info' },
+  ),
+  TRUST_PROXY: Type.String({ default: 'false' }),
+  DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
+  DATA_DIR: Type.String({ default: '.data' }),
+  DB_POOL_MAX: Type.Integer({ minimum: 1, maximum: 200, default: 10 }),
+  DB_STATEMENT_TIMEOUT_MS: Type.Integer({ minimum: 0, default: 15000 }),
+}
+
+/** TRUST_PROXY: false, true, a hop count, or a list of trusted proxy addresses/CIDRs. */
+export function parseTrustProxy(value: string): boolean | number | string[] {
+  if (value === 'false') return false
+  if (value === 'true') return true
+  if (/^\d+$/.test(value)) return Number(value)
+  return csvList(value)
 }

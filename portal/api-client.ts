@@ -5,6 +5,7 @@
 import http, { type IncomingMessage } from 'node:http'
 import https from 'node:https'
 import { Readable } from 'node:stream'
+import type { ProfileJson } from '../api/services/profile-query.ts'
 
 /**
  * Headers that identify the portal to the API on every server-to-server call, so the API can key its
@@ -44,18 +45,8 @@ export type Query = Record<string, string | number | undefined>
 // ---------------------------------------------------------------------------------------------
 // Wire types (contract §1, §3, §5)
 
-export interface Profile {
-  id: string
-  name: string
-  gender: 'male' | 'female'
-  gender_probability: number
-  age: number
-  age_group: 'child' | 'teenager' | 'adult' | 'senior'
-  country_id: string
-  country_name: string
-  country_probability: number
-  created_at: string
-}
+/** The contract's profile object, as the API serialises it. */
+export type Profile = ProfileJson
 
 export interface ListEnvelope<T> {
   status: 'success'

@@ -1,12 +1,10 @@
 import { randomBytes } from 'node:crypto'
 import { Type } from '@sinclair/typebox'
-import { parseEnv } from '../api/env-schema.ts'
+import { parseEnv, parseTrustProxy, SharedEnvProperties } from '../api/env-schema.ts'
 
 /** Every variable the portal reads; .env.example documents each one. Only this module reads the env. */
 export const PortalEnvSchema = Type.Object({
-  DEPLOYMENT_ENV: Type.Union([Type.Literal('development'), Type.Literal('test'), Type.Literal('production')], {
-    default: 'development',
-  }),
+  ...SharedEnvProperties,
   PORTAL_HOST: Type.String({ default: '127.0.0.1' }),
   PORTAL_PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3001 }),
   PORTAL_PUBLIC_URL: Type.String({ pattern: '^https?://[^/?#]+/?$', default: 'http://localhost:3001' }),
@@ -21,15 +19,6 @@ export const PortalEnvSchema = Type.Object({
   PORTAL_REFRESH_MARGIN_SECONDS: Type.Integer({ minimum: 0, maximum: 600, default: 20 }),
   PORTAL_SESSION_CACHE_MS: Type.Integer({ minimum: 0, maximum: 5000, default: 2000 }),
   PORTAL_UPLOAD_LIMIT_BYTES: Type.Integer({ minimum: 1024, default: 100 * 1024 * 1024 }),
-  LOG_LEVEL: Type.Union(
-    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
-    { default: 'info' },
-  ),
-  TRUST_PROXY: Type.String({ default: 'false' }),
-  DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
-  DATA_DIR: Type.String({ default: '.data' }),
-  DB_POOL_MAX: Type.Integer({ minimum: 1, maximum: 200, default: 10 }),
-  DB_STATEMENT_TIMEOUT_MS: Type.Integer({ minimum: 0, default: 15000 }),
 })
 
 /** The development client secret; the API's development default for the portal client matches it. */
@@ -69,15 +58,6 @@ export interface PortalConfig {
   dbStatementTimeoutMs: number
 }
 
-function parseTrustProxy(value: string): PortalConfig['trustProxy'] {
-  if (value === 'false') return false
-  if (value === 'true') return true
-  if (/^\d+$/.test(value)) return Number(value)
-  return value
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s !== '')
-}
 
 function decodeKey(value: string): Buffer {
   const key = /^[0-9a-fA-F]{64}$/.test(value) ? Buffer.from(value, 'hex') : Buffer.from(value, 'base64url')
