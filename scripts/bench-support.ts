@@ -1,16 +1,19 @@
 /**
  * Shared by the benchmark scripts: a real Postgres holding ≥ 1M profiles, the API started as a child
- * process (so its memory is its own), a peak-RSS sampler, and an autocannon runner that prints one line.
+ * process (so its memory is its own) in its production form (compiled by `npm run build`, run by
+ * plain node), a peak-RSS sampler, and an autocannon runner that prints one line.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import os from 'node:os'
+import path from 'node:path'
 import autocannon from 'autocannon'
 import pg from 'pg'
 import { createDb } from '../db/index.ts'
 import { migrateToLatest } from '../db/migrate.ts'
 import { insertSeedProfiles, readSeedFile, seedFromFile } from '../db/seed/seed.ts'
 import { syntheticProfiles } from '../db/seed/synthetic.ts'
+import { build } from './build.ts'
 
 export const BENCH_DATABASE_URL =
   process.env.BENCH_DATABASE_URL ?? 'postgres://postgres:postgres@127.0.0.1:5432/insighta_bench'
@@ -90,9 +93,16 @@ export interface ChildApp {
   stop(): Promise<void>
 }
 
-/** Starts `tsx <entry>` with env; resolves once it prints "listening on <url>". */
+let built: Promise<string> | undefined
+
+/**
+ * Starts the compiled `<entry>` (e.g. 'api/server.ts' runs dist/api/server.js, built once per run
+ * so it is never stale) with env; resolves once it prints "listening on <url>".
+ */
 export async function startChild(entry: string, env: Record<string, string>): Promise<ChildApp> {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+  built ??= build()
+  const compiled = path.join(await built, entry.replace(/\.ts$/, '.js'))
+  const child = spawn(process.execPath, [compiled], {
     env: { ...process.env, LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   })

