@@ -6,6 +6,7 @@ import http, { type IncomingMessage } from 'node:http'
 import https from 'node:https'
 import { Readable } from 'node:stream'
 import type { ProfileJson } from '../api/services/profile-query.ts'
+import type { ImportReport as ApiImportReport } from '../api/services/import-report.ts'
 
 /**
  * Headers that identify the portal to the API on every server-to-server call, so the API can key its
@@ -100,22 +101,8 @@ export interface TokenPair {
   expires_in: number
 }
 
-export const IMPORT_REASONS = [
-  'duplicate_name',
-  'invalid_age',
-  'invalid_gender',
-  'invalid_country',
-  'invalid_probability',
-  'missing_fields',
-  'malformed_row',
-] as const
-
-export interface ImportReport {
-  total_rows: number
-  inserted: number
-  skipped: number
-  reasons: Partial<Record<(typeof IMPORT_REASONS)[number], number>> & Record<string, number>
-}
+/** The API's import report, read tolerantly: a reason the API does not send counts as absent. */
+export type ImportReport = Omit<ApiImportReport, 'reasons'> & { reasons: Partial<ApiImportReport['reasons']> }
 
 // ---------------------------------------------------------------------------------------------
 // Errors

@@ -7,6 +7,7 @@ import type { Database } from '../../db/index.ts'
 import { insertProfilesBatch, type NewProfile } from '../../db/repositories/profiles.ts'
 import { ApiError } from '../errors.ts'
 import { countryNameOf, isKnownCountryId } from './countries.ts'
+import { emptyReport, type ImportReport, type ReasonKey } from './import-report.ts'
 import { ageGroupOf } from './profile-filter.ts'
 
 /**
@@ -16,23 +17,6 @@ import { ageGroupOf } from './profile-filter.ts'
  * Pure of Fastify: the route hands it a byte stream and maps its errors.
  */
 
-export const REASON_KEYS = [
-  'duplicate_name',
-  'invalid_age',
-  'invalid_gender',
-  'invalid_country',
-  'invalid_probability',
-  'missing_fields',
-  'malformed_row',
-] as const
-export type ReasonKey = (typeof REASON_KEYS)[number]
-
-export interface ImportReport {
-  total_rows: number
-  inserted: number
-  skipped: number
-  reasons: Record<ReasonKey, number>
-}
 
 export const REQUIRED_COLUMNS = ['name', 'gender', 'age', 'country_id', 'gender_probability', 'country_probability'] as const
 type RequiredColumn = (typeof REQUIRED_COLUMNS)[number]
@@ -67,11 +51,6 @@ export class CsvImportError extends ApiError {
     super(statusCode, message)
     this.name = 'CsvImportError'
   }
-}
-
-export function emptyReport(): ImportReport {
-  const reasons = Object.fromEntries(REASON_KEYS.map((k) => [k, 0])) as Record<ReasonKey, number>
-  return { total_rows: 0, inserted: 0, skipped: 0, reasons }
 }
 
 // ---------------------------------------------------------------------------------------------

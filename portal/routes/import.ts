@@ -1,12 +1,13 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { ApiResponseError, ApiUnavailableError, IMPORT_REASONS, type ImportReport } from '../api-client.ts'
+import type { ReasonKey } from '../../api/services/import-report.ts'
+import { ApiResponseError, ApiUnavailableError, type ImportReport } from '../api-client.ts'
 import { csrfRejected, PageError } from '../errors.ts'
 import { CSRF_FIELD, CSRF_HEADER, csrfTokenMatches } from '../plugins/csrf.ts'
 import { wantsJson } from '../plugins/errors.ts'
 import { formatBytes } from '../format.ts'
 import { randomToken } from '../secrets.ts'
 
-export const REASON_LABELS: Record<(typeof IMPORT_REASONS)[number], string> = {
+export const REASON_LABELS: Record<ReasonKey, string> = {
   duplicate_name: 'Name already exists',
   invalid_age: 'Invalid age',
   invalid_gender: 'Invalid gender',
