@@ -2,13 +2,14 @@ import cors from '@fastify/cors'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Ajv } from 'ajv'
 import Fastify, { type FastifyServerOptions } from 'fastify'
+import { UUID_PATTERN } from '../contract/ids.ts'
 import type { Db } from '../db/index.ts'
 import type { ApiConfig } from './config.ts'
 import auth from './plugins/auth.ts'
 import clientIp from './plugins/client-ip.ts'
 import errors from './plugins/errors.ts'
 import openapi from './plugins/openapi.ts'
-import requestLog, { genRequestId, loggerOptions, quietLogController } from './plugins/request-log.ts'
+import requestLog, { genRequestId, loggerOptions, quietLogController } from '../platform/request-log.ts'
 import rateLimits from './plugins/rate-limit.ts'
 import versionHeader from './plugins/version-header.ts'
 import authRoutes from './routes/auth/index.ts'
@@ -19,6 +20,7 @@ import userRoutes from './routes/users/index.ts'
 import { systemClock, systemRandom, type Clock, type RandomBytes } from './services/clock.ts'
 import { EnrichmentClient } from './services/enrichment.ts'
 import { createIdentity } from './services/identity.ts'
+import { ProfilesService } from './services/profiles.ts'
 import { MemoryQueryCache, RedisQueryCache, type QueryCache } from './services/query-cache.ts'
 import './types.ts'
 
@@ -40,12 +42,14 @@ export interface ApiDeps {
  * Query strings coerce "25" to 25 (and "a" to "a" for a one-item array), but bodies must arrive with
  * their real JSON types: `{"name": 123}` is a 422, not the name "123".
  */
+const UUID_RE = new RegExp(UUID_PATTERN)
+
 function validatorCompiler() {
   const common = { allErrors: false, useDefaults: true, strict: false, formats: {} } as const
   const coercing = new Ajv({ ...common, coerceTypes: 'array', removeAdditional: false })
   const strictTypes = new Ajv({ ...common, coerceTypes: false, removeAdditional: false })
-  coercing.addFormat('uuid', /^[0-9a-f-]{36}$/i)
-  strictTypes.addFormat('uuid', /^[0-9a-f-]{36}$/i)
+  coercing.addFormat('uuid', UUID_RE)
+  strictTypes.addFormat('uuid', UUID_RE)
   return ({ schema, httpPart }: { schema: object; httpPart?: string }) =>
     (httpPart === 'body' ? strictTypes : coercing).compile(schema)
 }
@@ -75,7 +79,9 @@ export async function buildApiApp(deps: ApiDeps) {
       ? new RedisQueryCache(config.redisUrl, config.cacheTtlSeconds, (err) => app.log.warn({ err }, 'query cache unavailable'))
       : new MemoryQueryCache(config.cacheTtlSeconds * 1000))
   app.decorate('queryCache', queryCache)
-  app.decorate('enrichment', new EnrichmentClient(config.enrichment))
+  const enrichment = new EnrichmentClient(config.enrichment)
+  app.decorate('enrichment', enrichment)
+  app.decorate('profiles', new ProfilesService(deps.db, queryCache, enrichment))
   app.decorate('csvImport', config.csvImport)
   app.addHook('onClose', async () => queryCache.close())
   const identity = createIdentity({

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
-import { Type } from '@sinclair/typebox'
-import { csvList, parseEnv, parseTrustProxy, SharedEnvProperties } from './env-schema.ts'
+import { Type } from 'typebox'
+import { csvList, parseEnv, parseTrustProxy, SharedEnvProperties } from '../platform/env-schema.ts'
 
 /** Every variable the API reads; .env.example documents each one. Only this module reads the env. */
 export const ApiEnvSchema = Type.Object({

@@ -1,10 +1,12 @@
+import type { Role } from '../contract/roles.ts'
 import type { Db } from '../db/index.ts'
 import type { EnrichmentClient } from './services/enrichment.ts'
 import type { Identity } from './services/identity.ts'
+import type { ProfilesService } from './services/profiles.ts'
 import type { QueryCache } from './services/query-cache.ts'
 import type { AuthenticatedUser } from './services/sessions.ts'
 
-export type Role = 'admin' | 'analyst'
+export type { Role }
 
 /** A route's access declaration: `public`, or the roles that may call it. */
 export type Access = 'public' | readonly Role[]
@@ -21,6 +23,7 @@ declare module 'fastify' {
     db: Db
     queryCache: QueryCache
     enrichment: EnrichmentClient
+    profiles: ProfilesService
     identity: Identity
     /** every route registered after the auth plugin, with its declared access (the declaration test reads it) */
     routeAccess: RouteAccessEntry[]

@@ -1,4 +1,4 @@
-import type { ColumnType, Generated } from 'kysely'
+import type { ColumnType, Generated, Kysely, Transaction } from 'kysely'
 
 /** Row shapes as Postgres stores them; the API maps them to the contract's JSON. */
 export interface ProfilesTable {
@@ -146,3 +146,6 @@ export interface Database {
 }
 
 export type { Generated }
+
+/** What every repository function takes: the database, or a transaction it runs inside. */
+export type Executor = Kysely<Database> | Transaction<Database>

@@ -5,22 +5,9 @@
 import http, { type IncomingMessage } from 'node:http'
 import https from 'node:https'
 import { Readable } from 'node:stream'
-import type { ProfileJson } from '../api/services/profile-query.ts'
-import type { ImportReport as ApiImportReport } from '../api/services/import-report.ts'
-
-/**
- * Headers that identify the portal to the API on every server-to-server call, so the API can key its
- * per-user rate limits on the end user's address rather than on the portal's one IP (it believes the
- * address only together with the portal's secret). Kept in this one place so they can be renamed to
- * match the API in a single edit; the API's names are in api/plugins/client-ip.ts.
- */
-export const PORTAL_CLIENT_HEADERS = {
-  clientId: 'x-insighta-client-id',
-  clientSecret: 'x-portal-client-secret',
-  endUserIp: 'x-insighta-end-user-ip',
-} as const
-
-export const API_VERSION = '1'
+import { API_VERSION, API_VERSION_HEADER, PORTAL_CLIENT_HEADERS } from '../contract/headers.ts'
+import type { ProfileJson } from '../contract/profile.ts'
+import type { ImportReport as ApiImportReport } from '../contract/import-report.ts'
 
 /** How long an import may take end to end (upload plus the importer's work). */
 const IMPORT_DEADLINE_MS = 15 * 60_000
@@ -198,7 +185,7 @@ export class ApiClient {
   private headers(ctx: CallContext, extra: Record<string, string> = {}): Record<string, string> {
     const headers: Record<string, string> = {
       accept: 'application/json',
-      'x-api-version': API_VERSION,
+      [API_VERSION_HEADER]: API_VERSION,
       [PORTAL_CLIENT_HEADERS.clientId]: this.options.clientId,
       [PORTAL_CLIENT_HEADERS.clientSecret]: this.options.clientSecret,
       ...extra,

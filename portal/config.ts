@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
-import { Type } from '@sinclair/typebox'
-import { parseEnv, parseTrustProxy, SharedEnvProperties } from '../api/env-schema.ts'
+import { Type } from 'typebox'
+import { parseEnv, parseTrustProxy, SharedEnvProperties } from '../platform/env-schema.ts'
 
 /** Every variable the portal reads; .env.example documents each one. Only this module reads the env. */
 export const PortalEnvSchema = Type.Object({

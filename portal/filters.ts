@@ -3,8 +3,8 @@
  * every form field, so empty values mean "not set" here (the API would refuse `gender=`); anything
  * else that is not a valid value is reported to the visitor instead of being sent on.
  */
-import { COUNTRIES, countryNameOf, isKnownCountryId } from '../api/services/countries.ts'
-import { AGE_GROUP_BOUNDS, AGE_GROUPS, GENDERS, type AgeGroup, type Gender, type ProfileFilter } from '../api/services/profile-filter.ts'
+import { COUNTRIES, countryNameOf, isKnownCountryId } from '../contract/countries.ts'
+import { AGE_GROUP_BOUNDS, AGE_GROUPS, GENDERS, type AgeGroup, type Gender, type ProfileFilter } from '../contract/profile-filter.ts'
 import type { Query } from './api-client.ts'
 import { capitalise, formatProbability } from './format.ts'
 

@@ -1,5 +1,5 @@
 /** Small formatting helpers the templates use; every result is plain text, escaped by `<%= %>`. */
-import { countryNameOf } from '../api/services/countries.ts'
+import { countryNameOf } from '../contract/countries.ts'
 
 const integer = new Intl.NumberFormat('en-GB')
 

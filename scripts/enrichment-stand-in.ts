@@ -3,7 +3,7 @@
  *   npx tsx scripts/enrichment-stand-in.ts [--port 4002] [--host 127.0.0.1]
  */
 import { parseArgs } from 'node:util';
-import { startEnrichmentStubs } from '../test/helpers/enrichment-stubs.ts';
+import { startEnrichmentStubs } from '../dev/enrichment-stand-in.ts';
 
 const { values } = parseArgs({
   options: {

@@ -8,7 +8,7 @@ import {
   GITHUB_STAND_IN_CLIENT_ID,
   GITHUB_STAND_IN_CLIENT_SECRET,
   startGitHubStandIn,
-} from '../test/helpers/github-stand-in.ts';
+} from '../dev/github-stand-in.ts';
 
 const { values } = parseArgs({
   options: {

@@ -13,8 +13,8 @@ import { startApi } from '../api/server.ts'
 import { openDatabase } from '../db/connect.ts'
 import { loadPortalConfig } from '../portal/config.ts'
 import { startPortal } from '../portal/server.ts'
-import { startEnrichmentStubs } from '../test/helpers/enrichment-stubs.ts'
-import { startGitHubStandIn } from '../test/helpers/github-stand-in.ts'
+import { startEnrichmentStubs } from '../dev/enrichment-stand-in.ts'
+import { startGitHubStandIn } from '../dev/github-stand-in.ts'
 
 const env: Record<string, string | undefined> = { ...process.env }
 const apiPort = Number(env.PORT ?? 3000)

@@ -4,9 +4,10 @@ import fp from 'fastify-plugin'
 import type { RequestContext } from '../services/audit.ts'
 import type { ClientRegistry } from '../services/clients.ts'
 
-/** The portal's server-to-server headers (README: "Identity"). */
-export const PORTAL_SECRET_HEADER = 'x-portal-client-secret'
-export const END_USER_IP_HEADER = 'x-insighta-end-user-ip'
+import { PORTAL_CLIENT_HEADERS } from '../../contract/headers.ts'
+
+export const PORTAL_SECRET_HEADER = PORTAL_CLIENT_HEADERS.clientSecret
+export const END_USER_IP_HEADER = PORTAL_CLIENT_HEADERS.endUserIp
 
 function header(request: FastifyRequest, name: string): string | undefined {
   const value = request.headers[name]

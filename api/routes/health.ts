@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { Type } from '@sinclair/typebox'
+import { Type } from 'typebox'
 import { sql } from 'kysely'
 
 const Ok = Type.Object({ status: Type.Literal('ok') })

@@ -1,4 +1,4 @@
-import { Type } from '@sinclair/typebox'
+import { Type } from 'typebox'
 
 /** The contract's error envelope; 5xx bodies add the request id. */
 export const ErrorSchema = Type.Object({

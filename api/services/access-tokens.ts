@@ -1,6 +1,6 @@
 import { errors as joseErrors, jwtVerify, SignJWT, type JWTPayload } from 'jose'
 import type { AuthConfig } from '../config.ts'
-import type { Role } from '../types.ts'
+import type { Role } from '../../contract/roles.ts'
 import { newSecret } from './auth-crypto.ts'
 import type { Clock, RandomBytes } from './clock.ts'
 

@@ -1,4 +1,4 @@
-import { v7 as uuidv7 } from 'uuid'
+import { newId } from '../../contract/ids.ts'
 import type { Db } from '../../db/index.ts'
 import { insertAuditEvent } from '../../db/repositories/audit.ts'
 import type { Clock } from './clock.ts'
@@ -42,7 +42,7 @@ export class AuditLog {
 
   async record(event: AuditEventName, context: RequestContext, entry: AuditEntry = {}): Promise<void> {
     await insertAuditEvent(this.db.db, {
-      id: uuidv7(),
+      id: newId(),
       occurredAt: new Date(this.clock()),
       event,
       actorId: entry.actorId ?? null,

@@ -2,13 +2,13 @@ import type { Readable } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { parse as parseCsv } from 'csv-parse/sync'
 import type { Kysely } from 'kysely'
-import { newId } from '../../db/ids.ts'
+import { newId } from '../../contract/ids.ts'
 import type { Database } from '../../db/index.ts'
 import { insertProfilesBatch, type NewProfile } from '../../db/repositories/profiles.ts'
 import { ApiError } from '../errors.ts'
-import { countryNameOf, isKnownCountryId } from './countries.ts'
-import { emptyReport, type ImportReport, type ReasonKey } from './import-report.ts'
-import { ageGroupOf } from './profile-filter.ts'
+import { countryNameOf, isKnownCountryId } from '../../contract/countries.ts'
+import { emptyReport, type ImportReport, type ReasonKey } from '../../contract/import-report.ts'
+import { ageGroupOf } from '../../contract/profile-filter.ts'
 
 /**
  * Bulk import of profiles from CSV (contract §3 "Import", README "Importing profiles from CSV"): the file is parsed as a

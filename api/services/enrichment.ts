@@ -1,6 +1,6 @@
 import { ApiError } from '../errors.ts'
-import { ageGroupOf, type AgeGroup, type Gender } from './profile-filter.ts'
-import { countryNameOf } from './countries.ts'
+import { ageGroupOf, type AgeGroup, type Gender } from '../../contract/profile-filter.ts'
+import { countryNameOf } from '../../contract/countries.ts'
 
 export interface EnrichmentConfig {
   genderizeUrl: string

@@ -1,4 +1,4 @@
-import { v7 as uuidv7 } from 'uuid'
+import { newId } from '../../contract/ids.ts'
 import type { Db } from '../../db/index.ts'
 import {
   consumeAuthCode,
@@ -143,7 +143,7 @@ export class LoginService {
     const state = newSecret(this.deps.random, 32)
     const verifier = newSecret(this.deps.random, 32)
     const row: PendingLoginRow = {
-      id: uuidv7(),
+      id: newId(),
       state_hash: sha256Hex(state),
       code_verifier: verifier,
       client_id: request?.client.id ?? null,
@@ -226,7 +226,7 @@ export class LoginService {
       const session = await this.deps.sessions.create(user.id, clientId, context, new Date(now.getTime() + codeTtlMs))
       const code = newSecret(this.deps.random, 32)
       await insertAuthCode(this.deps.db.db, {
-        id: uuidv7(),
+        id: newId(),
         code_hash: sha256Hex(code),
         client_id: clientId,
         redirect_uri: pending.redirect_uri,
@@ -252,7 +252,7 @@ export class LoginService {
     const { config } = this.deps
     const makeAdmin = config.adminLogins.includes(identity.login.toLowerCase()) || config.adminGithubIds.includes(identity.id)
     return upsertGitHubUser(this.deps.db.db, {
-      id: uuidv7(),
+      id: newId(),
       githubId: identity.id,
       username: identity.login,
       email: identity.email,
@@ -279,7 +279,7 @@ export class LoginService {
     if (!this.deps.config.testCodeEnabled) throw badRequest('Invalid code')
     const seeded = TEST_USERS[code]
     const user = await upsertGitHubUser(this.deps.db.db, {
-      id: uuidv7(),
+      id: newId(),
       githubId: seeded.githubId,
       username: seeded.username,
       email: null,

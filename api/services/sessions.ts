@@ -1,4 +1,4 @@
-import { v7 as uuidv7 } from 'uuid'
+import { newId } from '../../contract/ids.ts'
 import type { Db } from '../../db/index.ts'
 import {
   diagnoseRefreshToken,
@@ -20,7 +20,7 @@ import {
 } from '../../db/repositories/sessions.ts'
 import type { AuthConfig } from '../config.ts'
 import { ApiError } from '../errors.ts'
-import type { Role } from '../types.ts'
+import type { Role } from '../../contract/roles.ts'
 import type { AccessClaims, AccessTokens, VerifiedAccessToken } from './access-tokens.ts'
 import type { AuditLog, RequestContext } from './audit.ts'
 import { newSecret, sha256Hex, type Sealer } from './auth-crypto.ts'
@@ -81,7 +81,7 @@ export class SessionService {
     // Housekeeping rides on logins (rare, not latency-critical) instead of a timer.
     await purgeEndedSessions(this.deps.db.db, new Date(now.getTime() - KEEP_ENDED_SESSIONS_MS))
     return insertSession(this.deps.db.db, {
-      id: uuidv7(),
+      id: newId(),
       userId,
       clientId,
       userAgent: context.userAgent?.slice(0, 512) ?? null,
@@ -128,7 +128,7 @@ export class SessionService {
     const refreshToken = newSecret(this.deps.random, 32)
     const expiresAt = this.refreshExpiry(now, session.expiresAt)
     await insertRefreshToken(this.deps.db.db, {
-      id: uuidv7(),
+      id: newId(),
       sessionId: session.id,
       tokenHash: sha256Hex(refreshToken),
       parentId: null,
@@ -155,7 +155,7 @@ export class SessionService {
     const now = this.now()
     const tokenHash = sha256Hex(presented)
     const successor = newSecret(random, 32)
-    const successorId = uuidv7()
+    const successorId = newId()
     const usedBy = this.fingerprint(context)
     const rotated = await db.db.transaction().execute(async (trx) => {
       const row = await rotateRefreshToken(trx, {

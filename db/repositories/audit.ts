@@ -1,5 +1,5 @@
-import type { Kysely, Selectable } from 'kysely'
-import type { AuditEventsTable, Database } from '../types.ts'
+import type { Selectable } from 'kysely'
+import type { AuditEventsTable, Executor } from '../types.ts'
 
 export type AuditEventRow = Selectable<AuditEventsTable>
 
@@ -17,7 +17,7 @@ export interface NewAuditEvent {
   details: Record<string, string | number | boolean | null>
 }
 
-export async function insertAuditEvent(db: Kysely<Database>, event: NewAuditEvent): Promise<void> {
+export async function insertAuditEvent(db: Executor, event: NewAuditEvent): Promise<void> {
   await db
     .insertInto('audit_events')
     .values({
@@ -36,7 +36,7 @@ export async function insertAuditEvent(db: Kysely<Database>, event: NewAuditEven
 }
 
 export async function listAuditEvents(
-  db: Kysely<Database>,
+  db: Executor,
   filter: { subjectId?: string; event?: string } = {},
   limit = 100,
 ): Promise<AuditEventRow[]> {

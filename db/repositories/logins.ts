@@ -1,10 +1,9 @@
-import { sql, type Kysely, type Selectable } from 'kysely'
-import type { AuthCodesTable, Database, PendingLoginsTable } from '../types.ts'
+import { sql, type Selectable } from 'kysely'
+import type { AuthCodesTable, PendingLoginsTable, Executor } from '../types.ts'
 
 export type PendingLoginRow = Selectable<PendingLoginsTable>
 export type AuthCodeRow = Selectable<AuthCodesTable>
 
-type Executor = Kysely<Database>
 
 export async function insertPendingLogin(db: Executor, login: PendingLoginRow): Promise<void> {
   await db.insertInto('pending_logins').values(login).execute()

@@ -1,5 +1,5 @@
-import { sql, type Kysely, type Selectable } from 'kysely'
-import type { Database, PortalSessionsTable, PortalUserSnapshot } from '../types.ts'
+import { sql, type Selectable } from 'kysely'
+import type { PortalSessionsTable, PortalUserSnapshot, Executor } from '../types.ts'
 
 /** A portal session row as selected. */
 export type PortalSessionRow = Selectable<PortalSessionsTable>
@@ -18,7 +18,7 @@ export interface NewPortalSession {
   expires_at: Date
 }
 
-export async function insertPortalSession(db: Kysely<Database>, session: NewPortalSession): Promise<void> {
+export async function insertPortalSession(db: Executor, session: NewPortalSession): Promise<void> {
   await db
     .insertInto('portal_sessions')
     .values({ ...session, user_snapshot: JSON.stringify(session.user_snapshot) })
@@ -26,26 +26,26 @@ export async function insertPortalSession(db: Kysely<Database>, session: NewPort
 }
 
 /** The live session with this id (expired rows are invisible). */
-export async function findPortalSession(db: Kysely<Database>, id: string, now: Date): Promise<PortalSessionRow | undefined> {
+export async function findPortalSession(db: Executor, id: string, now: Date): Promise<PortalSessionRow | undefined> {
   return db.selectFrom('portal_sessions').selectAll().where('id', '=', id).where('expires_at', '>', now).executeTakeFirst()
 }
 
 /** Slides the idle expiry forward (the caller caps it at the absolute lifetime). */
-export async function touchPortalSession(db: Kysely<Database>, id: string, now: Date, expiresAt: Date): Promise<void> {
+export async function touchPortalSession(db: Executor, id: string, now: Date, expiresAt: Date): Promise<void> {
   await db.updateTable('portal_sessions').set({ last_seen_at: now, expires_at: expiresAt }).where('id', '=', id).execute()
 }
 
 /** Deletes one session and returns what it held (to revoke its API session), or undefined. */
-export async function deletePortalSession(db: Kysely<Database>, id: string): Promise<PortalSessionRow | undefined> {
+export async function deletePortalSession(db: Executor, id: string): Promise<PortalSessionRow | undefined> {
   return db.deleteFrom('portal_sessions').where('id', '=', id).returningAll().executeTakeFirst()
 }
 
-export async function deletePortalSessionsOfUser(db: Kysely<Database>, userId: string): Promise<number> {
+export async function deletePortalSessionsOfUser(db: Executor, userId: string): Promise<number> {
   const result = await db.deleteFrom('portal_sessions').where('user_id', '=', userId).executeTakeFirst()
   return Number(result.numDeletedRows)
 }
 
-export async function deleteExpiredPortalSessions(db: Kysely<Database>, now: Date): Promise<number> {
+export async function deleteExpiredPortalSessions(db: Executor, now: Date): Promise<number> {
   const result = await db.deleteFrom('portal_sessions').where('expires_at', '<=', now).executeTakeFirst()
   return Number(result.numDeletedRows)
 }
@@ -57,7 +57,7 @@ export async function deleteExpiredPortalSessions(db: Kysely<Database>, now: Dat
  * uses the same backend would deadlock). Returns the row to the winner, undefined to everyone else.
  */
 export async function takeRefreshLease(
-  db: Kysely<Database>,
+  db: Executor,
   id: string,
   leaseSeconds: number,
 ): Promise<PortalSessionRow | undefined> {
@@ -79,7 +79,7 @@ export interface RefreshedTokens {
 }
 
 /** Stores the lease holder's new tokens and releases the lease in the same statement. */
-export async function storeRefreshedTokens(db: Kysely<Database>, id: string, tokens: RefreshedTokens): Promise<boolean> {
+export async function storeRefreshedTokens(db: Executor, id: string, tokens: RefreshedTokens): Promise<boolean> {
   const { user_snapshot, ...rest } = tokens
   const result = await db
     .updateTable('portal_sessions')
@@ -93,10 +93,10 @@ export async function storeRefreshedTokens(db: Kysely<Database>, id: string, tok
   return Number(result.numUpdatedRows) === 1
 }
 
-export async function releaseRefreshLease(db: Kysely<Database>, id: string): Promise<void> {
+export async function releaseRefreshLease(db: Executor, id: string): Promise<void> {
   await db.updateTable('portal_sessions').set({ refresh_lease_until: null }).where('id', '=', id).execute()
 }
 
-export async function updatePortalUserSnapshot(db: Kysely<Database>, id: string, snapshot: PortalUserSnapshot): Promise<void> {
+export async function updatePortalUserSnapshot(db: Executor, id: string, snapshot: PortalUserSnapshot): Promise<void> {
   await db.updateTable('portal_sessions').set({ user_snapshot: JSON.stringify(snapshot) }).where('id', '=', id).execute()
 }

@@ -1,7 +1,9 @@
-import { sql, type Kysely, type SelectQueryBuilder, type Transaction } from 'kysely'
+import { sql, type SelectQueryBuilder } from 'kysely'
 import type pg from 'pg'
 import Cursor from 'pg-cursor'
-import type { Database, ProfilesTable } from '../types.ts'
+import { PROFILE_COLUMNS } from '../../contract/profile.ts'
+import type { SortColumn } from '../../contract/profile-query.ts'
+import type { Database, Executor, ProfilesTable } from '../types.ts'
 
 /** A profile row as selected (created_at as a Date). */
 export type ProfileRow = Omit<ProfilesTable, 'created_at'> & { created_at: Date }
@@ -16,29 +18,12 @@ export interface ProfileWhere {
   min_country_probability?: number
 }
 
-export const SORT_COLUMNS = ['age', 'created_at', 'gender_probability', 'country_probability', 'name'] as const
-export type SortColumn = (typeof SORT_COLUMNS)[number]
 export interface ProfileSort {
   column: SortColumn
   direction: 'asc' | 'desc'
 }
 
 export type NewProfile = Omit<ProfilesTable, 'created_at'> & { created_at?: Date }
-
-type Executor = Kysely<Database> | Transaction<Database>
-
-const PROFILE_COLUMNS = [
-  'id',
-  'name',
-  'gender',
-  'gender_probability',
-  'age',
-  'age_group',
-  'country_id',
-  'country_name',
-  'country_probability',
-  'created_at',
-] as const
 
 function applyWhere<O>(
   query: SelectQueryBuilder<Database, 'profiles', O>,
@@ -243,7 +228,7 @@ export async function profileStats(db: Executor, where: ProfileWhere): Promise<P
  */
 export async function* streamProfiles(
   pool: pg.Pool,
-  db: Kysely<Database>,
+  db: Executor,
   where: ProfileWhere,
   sort: ProfileSort,
   batchSize = 2000,

@@ -1,9 +1,8 @@
-import { sql, type Kysely, type Selectable } from 'kysely'
-import type { Database, RefreshTokensTable, UserRole } from '../types.ts'
+import { sql, type Selectable } from 'kysely'
+import type { RefreshTokensTable, UserRole, Executor } from '../types.ts'
 
 export type RefreshTokenRow = Selectable<RefreshTokensTable>
 
-type Executor = Kysely<Database>
 
 export interface NewRefreshToken {
   id: string

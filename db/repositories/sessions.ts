@@ -1,9 +1,8 @@
-import { sql, type Kysely, type Selectable } from 'kysely'
-import type { Database, SessionsTable, UserRole } from '../types.ts'
+import { sql, type Selectable } from 'kysely'
+import type { SessionsTable, UserRole, Executor } from '../types.ts'
 
 export type SessionRow = Selectable<SessionsTable>
 
-type Executor = Kysely<Database>
 
 export interface NewSession {
   id: string

@@ -1,9 +1,8 @@
-import { sql, type Kysely, type Selectable } from 'kysely'
-import type { Database, UserRole, UsersTable } from '../types.ts'
+import { sql, type Selectable } from 'kysely'
+import type { UserRole, UsersTable, Executor } from '../types.ts'
 
 export type UserRow = Selectable<UsersTable>
 
-type Executor = Kysely<Database>
 
 export interface GitHubLogin {
   /** used only when the user is new */

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Kysely } from 'kysely'
-import { v7 as uuidv7 } from 'uuid'
+import { newId } from '../../contract/ids.ts'
 import { insertProfilesBatch, type NewProfile } from '../repositories/profiles.ts'
 import type { Database } from '../types.ts'
 
@@ -59,7 +59,7 @@ export async function insertSeedProfiles(
   for (const p of profiles) {
     seen++
     batch.push({
-      id: p.created_at ? uuidv7({ msecs: p.created_at.getTime() }) : uuidv7(),
+      id: p.created_at ? newId(p.created_at.getTime()) : newId(),
       name: p.name.trim(),
       gender: p.gender,
       gender_probability: p.gender_probability,

@@ -1,4 +1,4 @@
-import { ageGroupOf } from '../../api/services/profile-filter.ts'
+import { ageGroupOf } from '../../contract/profile-filter.ts'
 import type { SeedProfile } from './seed.ts'
 
 /**

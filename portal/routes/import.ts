@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import type { ReasonKey } from '../../api/services/import-report.ts'
+import type { ReasonKey } from '../../contract/import-report.ts'
 import { ApiResponseError, ApiUnavailableError, type ImportReport } from '../api-client.ts'
 import { csrfRejected, PageError } from '../errors.ts'
 import { CSRF_FIELD, CSRF_HEADER, csrfTokenMatches } from '../plugins/csrf.ts'

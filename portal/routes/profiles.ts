@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply } from 'fastify'
-import { AGE_GROUPS } from '../../api/services/profile-filter.ts'
+import { AGE_GROUPS } from '../../contract/profile-filter.ts'
 import { ApiResponseError } from '../api-client.ts'
 import { notFound, PageError } from '../errors.ts'
 import { COUNTRY_OPTIONS, filterParams, hasFilters, PAGE_SIZES, parseListQuery, sortParams, type ParsedQuery } from '../filters.ts'

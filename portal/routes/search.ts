@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify'
-import { parseProfileQuery } from '../../api/services/nl-parser.ts'
+import { parseProfileQuery } from '../../contract/nl-parser.ts'
 import { ApiResponseError } from '../api-client.ts'
 import { filterChips, filterParams, PAGE_SIZES, parseListQuery, sortParams, withoutField } from '../filters.ts'
 import { href } from '../format.ts'

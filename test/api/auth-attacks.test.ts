@@ -2,7 +2,7 @@
 import t from 'tap'
 import { buildTestApi } from '../helpers/api.ts'
 import { bearer, browserLogin, githubEnv, listen, pkcePair, PORTAL_REDIRECT, PORTAL_SECRET, postJson } from '../helpers/auth.ts'
-import { startGitHubStandIn } from '../helpers/github-stand-in.ts'
+import { startGitHubStandIn } from '../../dev/github-stand-in.ts'
 
 let offset = 0
 const clock = () => Date.now() + offset

@@ -17,7 +17,7 @@ import {
   postJson,
   type TokenAnswer,
 } from '../helpers/auth.ts'
-import { startGitHubStandIn } from '../helpers/github-stand-in.ts'
+import { startGitHubStandIn } from '../../dev/github-stand-in.ts'
 
 const github = await startGitHubStandIn()
 t.teardown(() => github.close())

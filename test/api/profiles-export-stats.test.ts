@@ -1,6 +1,6 @@
 import { parse } from 'csv-parse/sync'
 import t from 'tap'
-import { v7 as uuidv7 } from 'uuid'
+import { newId } from '../../contract/ids.ts'
 import { insertProfilesBatch } from '../../db/repositories/profiles.ts'
 import { buildTestApi } from '../helpers/api.ts'
 
@@ -34,7 +34,7 @@ t.test('export: tricky names round-trip through CSV quoting', async (t) => {
   await insertProfilesBatch(
     api.db.db,
     names.map((name) => ({
-      id: uuidv7(),
+      id: newId(),
       name,
       gender: 'female' as const,
       gender_probability: 0.5,

@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { parse as parseCsv } from 'csv-parse/sync'
 import t from 'tap'
 import { BATCH_SIZE, CsvRecordReader } from '../../api/services/csv-import.ts'
-import type { ImportReport, ReasonKey } from '../../api/services/import-report.ts'
+import type { ImportReport, ReasonKey } from '../../contract/import-report.ts'
 import { buildTestApi } from '../helpers/api.ts'
 
 const api = await buildTestApi(t, { seed: true })

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { buildTestApi } from '../helpers/api.ts'
-import { enrichmentAnswers, startEnrichmentStubs } from '../helpers/enrichment-stubs.ts'
+import { enrichmentAnswers, startEnrichmentStubs } from '../../dev/enrichment-stand-in.ts'
 
 const stubs = await startEnrichmentStubs()
 t.teardown(() => stubs.close())

@@ -8,7 +8,7 @@ import path from 'node:path'
 import t from 'tap'
 import { ExitCode } from '../../cli/errors.ts'
 import { V1 } from '../helpers/api.ts'
-import { startEnrichmentStubs } from '../helpers/enrichment-stubs.ts'
+import { startEnrichmentStubs } from '../../dev/enrichment-stand-in.ts'
 import { startLiveApi } from './helpers/live-api.ts'
 import { expectExit, runCli, tempDir } from './helpers/run-cli.ts'
 

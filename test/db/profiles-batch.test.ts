@@ -1,5 +1,5 @@
 import t from 'tap'
-import { newId } from '../../db/ids.ts'
+import { newId } from '../../contract/ids.ts'
 import { insertProfilesBatch, listProfiles, type NewProfile } from '../../db/repositories/profiles.ts'
 import { createTestDatabase } from '../helpers/database.ts'
 

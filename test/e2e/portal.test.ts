@@ -17,8 +17,8 @@ import { startApi } from '../../api/server.ts'
 import { loadPortalConfig } from '../../portal/config.ts'
 import { startPortal } from '../../portal/server.ts'
 import { createTestDatabase } from '../helpers/database.ts'
-import { startEnrichmentStubs } from '../helpers/enrichment-stubs.ts'
-import { startGitHubStandIn } from '../helpers/github-stand-in.ts'
+import { startEnrichmentStubs } from '../../dev/enrichment-stand-in.ts'
+import { startGitHubStandIn } from '../../dev/github-stand-in.ts'
 
 t.setTimeout(240_000)
 

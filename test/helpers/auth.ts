@@ -5,10 +5,10 @@
  */
 import { createHash, randomBytes } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
-import { v7 as uuidv7 } from 'uuid'
+import { newId } from '../../contract/ids.ts'
 import { upsertGitHubUser, type UserRow } from '../../db/repositories/users.ts'
 import { NO_REQUEST } from '../../api/services/audit.ts'
-import type { GitHubStandIn } from './github-stand-in.ts'
+import type { GitHubStandIn } from '../../dev/github-stand-in.ts'
 
 export interface TestUser {
   row: UserRow
@@ -32,7 +32,7 @@ export async function createTestUser(
   const username = options.username ?? `test-${role}-${Math.abs(githubId)}`
   const { identity } = app
   const row = await upsertGitHubUser(app.db.db, {
-    id: uuidv7(),
+    id: newId(),
     githubId,
     username,
     email: `${username}@example.test`,

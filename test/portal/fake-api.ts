@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import multipart from '@fastify/multipart'
-import { v7 as uuidv7 } from 'uuid'
+import { newId } from '../../contract/ids.ts'
 
 export interface FakeUser {
   id: string
@@ -66,8 +66,8 @@ export interface FakeApi {
 export async function startFakeApi(): Promise<FakeApi> {
   const now = new Date().toISOString()
   const users: FakeUser[] = [
-    { id: uuidv7(), github_id: 1001, username: 'octo-admin', email: 'octo-admin@example.com', avatar_url: null, role: 'admin', is_active: true, last_login_at: now, created_at: now },
-    { id: uuidv7(), github_id: 1002, username: 'octo-analyst', email: null, avatar_url: null, role: 'analyst', is_active: true, last_login_at: now, created_at: now },
+    { id: newId(), github_id: 1001, username: 'octo-admin', email: 'octo-admin@example.com', avatar_url: null, role: 'admin', is_active: true, last_login_at: now, created_at: now },
+    { id: newId(), github_id: 1002, username: 'octo-analyst', email: null, avatar_url: null, role: 'analyst', is_active: true, last_login_at: now, created_at: now },
   ]
   const app = Fastify({ logger: false })
   await app.register(multipart, { limits: { fileSize: 1024 * 1024 * 1024 } })
@@ -87,7 +87,7 @@ export async function startFakeApi(): Promise<FakeApi> {
     imports: [],
     issue(userId: string) {
       serial++
-      const sessionId = uuidv7()
+      const sessionId = newId()
       const access = `access-${serial}-${sessionId}`
       const refresh = `refresh-${serial}-${sessionId}`
       fake.accessTokens.set(access, { userId, sessionId })

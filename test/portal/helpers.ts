@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
-import { v7 as uuidv7 } from 'uuid'
+import { newId } from '../../contract/ids.ts'
 import { buildPortalApp } from '../../portal/app.ts'
 import { DEV_PORTAL_CLIENT_SECRET, loadPortalConfig, type PortalConfig } from '../../portal/config.ts'
 import type { ApiUser } from '../../portal/api-client.ts'
@@ -89,7 +89,7 @@ export async function buildTestPortal(
       const headers = await api.headers(role)
       const bearer = headers.authorization?.replace(/^Bearer /, '') ?? `test-access-token-${role}`
       const user: ApiUser = {
-        id: uuidv7(),
+        id: newId(),
         github_id: role === 'admin' ? 1001 : 1002,
         username: role === 'admin' ? 'octo-admin' : 'octo-analyst',
         email: `${role}@example.com`,

@@ -5,7 +5,7 @@
  */
 import t from 'tap'
 import { sql } from 'kysely'
-import { startGitHubStandIn } from '../helpers/github-stand-in.ts'
+import { startGitHubStandIn } from '../../dev/github-stand-in.ts'
 import { buildTestPortal, continueTarget, cookieHeaderFrom, PORTAL_ORIGIN, setCookies, type TestPortal } from './helpers.ts'
 
 // Real HTTP and a real database on a shared CI machine: allow more than the default 120 s.

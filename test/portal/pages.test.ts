@@ -3,7 +3,7 @@
  * redirected for the others, escaped, and served with the security headers.
  */
 import t from 'tap'
-import { v7 as uuidv7 } from 'uuid'
+import { newId } from '../../contract/ids.ts'
 import { insertProfile } from '../../db/repositories/profiles.ts'
 import { buildTestPortal, cookieHeaderFrom, setCookies } from './helpers.ts'
 
@@ -81,7 +81,7 @@ t.test('404 page in the site design, for unknown paths and unknown profiles', as
   t.match(res.body, /class="site-header"/)
   const anon = await portal.get('/no/such/page')
   t.equal(anon.statusCode, 404, 'unknown paths are 404 for anonymous visitors too')
-  const missing = await portal.get(`/profiles/${uuidv7()}`, analyst)
+  const missing = await portal.get(`/profiles/${newId()}`, analyst)
   t.equal(missing.statusCode, 404)
   t.match(missing.body, /could not find that profile/)
   const malformed = await portal.get('/profiles/not-a-uuid', analyst)
@@ -89,7 +89,7 @@ t.test('404 page in the site design, for unknown paths and unknown profiles', as
 })
 
 t.test('a profile named <script> renders as text everywhere', async (t) => {
-  const id = uuidv7()
+  const id = newId()
   const name = '<script>alert("x")</script> & "quotes" \'too\''
   await insertProfile(portal.api.db.db, {
     id,

@@ -2,7 +2,7 @@
  * The Profiles page, its CSV export, and the admin create/delete forms, against the real API.
  */
 import t from 'tap'
-import { startEnrichmentStubs } from '../helpers/enrichment-stubs.ts'
+import { startEnrichmentStubs } from '../../dev/enrichment-stand-in.ts'
 import { buildTestPortal, cookieHeaderFrom } from './helpers.ts'
 
 // Real HTTP and a real database on a shared CI machine: allow more than the default 120 s.

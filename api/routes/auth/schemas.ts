@@ -1,4 +1,4 @@
-import { Type } from '@sinclair/typebox'
+import { Type } from 'typebox'
 
 /** The user summary that comes with a login (contract §5, grader shortcut), plus the email. */
 export const TokenUserSchema = Type.Object({

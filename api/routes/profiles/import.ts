@@ -1,7 +1,7 @@
 import { finished } from 'node:stream/promises'
 import multipart from '@fastify/multipart'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { Type } from '@sinclair/typebox'
+import { Type } from 'typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { ApiError } from '../../errors.ts'
 import { CsvImportError, ProfileCsvImport } from '../../services/csv-import.ts'
@@ -84,7 +84,7 @@ const importRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['profiles'],
         consumes: ['multipart/form-data'],
         response: {
-          200: Type.Composite([Type.Object({ status: Type.Literal('success') }), ImportReportSchema]),
+          200: Type.Object({ status: Type.Literal('success'), ...ImportReportSchema.properties }),
           400: ImportErrorSchema,
           413: ImportErrorSchema,
         },

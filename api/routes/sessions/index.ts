@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { Type } from '@sinclair/typebox'
+import { Type } from 'typebox'
 import { ApiError } from '../../errors.ts'
 import { signedIn } from '../../plugins/auth.ts'
 import { requestContext } from '../../plugins/client-ip.ts'

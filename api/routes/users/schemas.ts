@@ -1,4 +1,4 @@
-import { Type } from '@sinclair/typebox'
+import { Type } from 'typebox'
 
 const Timestamp = Type.String({ description: 'UTC, YYYY-MM-DDTHH:MM:SSZ' })
 

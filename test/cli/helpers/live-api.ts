@@ -1,7 +1,7 @@
 import { buildTestApi, type TestApi, type TestRole } from '../../helpers/api.ts'
 import type { Clock } from '../../../api/services/clock.ts'
 import type { TestDatabase } from '../../helpers/database.ts'
-import { startGitHubStandIn, type GitHubStandIn } from '../../helpers/github-stand-in.ts'
+import { startGitHubStandIn, type GitHubStandIn } from '../../../dev/github-stand-in.ts'
 import { closedPortUrl, type Teardown } from './run-cli.ts'
 
 async function freePort(): Promise<number> {

@@ -1,5 +1,5 @@
 import type { ChildProcessWithoutNullStreams } from 'node:child_process'
-import type { GitHubStandIn } from '../../helpers/github-stand-in.ts'
+import type { GitHubStandIn } from '../../../dev/github-stand-in.ts'
 import { collect, spawnCli, waitForStderr, type CliResult, type CliOptions } from './run-cli.ts'
 
 /**

@@ -1,3 +1,4 @@
+// One UUID v7 generator for every id the product writes (rows, sessions, audit, imports).
 import { randomFillSync } from 'node:crypto'
 
 /**
@@ -75,4 +76,12 @@ export function newId(now: number = Date.now()): string {
     HEX[pool[r + 14]] +
     HEX[pool[r + 15]]
   )
+}
+
+/** Any RFC 9562 UUID, any case: what an `:id` in a path must look like before it reaches SQL. */
+export const UUID_PATTERN = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'
+const UUID_RE = new RegExp(UUID_PATTERN)
+
+export function isUuid(value: string): boolean {
+  return UUID_RE.test(value)
 }

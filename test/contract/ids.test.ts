@@ -1,5 +1,5 @@
 import t from 'tap'
-import { newId } from '../../db/ids.ts'
+import { newId } from '../../contract/ids.ts'
 
 const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
 

@@ -10,14 +10,14 @@ import {
   GITHUB_STAND_IN_CLIENT_SECRET,
   startGitHubStandIn,
   type GitHubStandIn,
-} from '../helpers/github-stand-in.ts';
+} from '../../dev/github-stand-in.ts';
 import {
   ENRICHMENT_SERVICES,
   STUB_COUNTRIES,
   enrichmentAnswers,
   startEnrichmentStubs,
   type EnrichmentStubs,
-} from '../helpers/enrichment-stubs.ts';
+} from '../../dev/enrichment-stand-in.ts';
 
 const REDIRECT_URI = 'http://127.0.0.1:3000/auth/github/callback';
 

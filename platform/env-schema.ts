@@ -1,5 +1,5 @@
-import { Type, type Static, type TObject } from '@sinclair/typebox'
-import { Value } from '@sinclair/typebox/value'
+import { Type, type Static, type TObject } from 'typebox'
+import { Value } from 'typebox/value'
 
 /**
  * Parses environment variables against a TypeBox schema: defaults applied, strings converted to the
@@ -16,7 +16,10 @@ export function parseEnv<S extends TObject>(schema: S, env: Record<string, strin
   const converted = Value.Convert(schema, withDefaults)
   const errors = [...Value.Errors(schema, converted)]
   if (errors.length > 0) {
-    const lines = errors.map((e) => `  ${e.path.replace(/^\//, '') || '(root)'}: ${e.message}`)
+    const lines = errors.map((e) => {
+      const name = e.keyword === 'required' ? e.params.requiredProperties.join(', ') : e.instancePath.replace(/^\//, '')
+      return `  ${name || '(root)'}: ${e.message}`
+    })
     throw new Error(`invalid configuration:\n${[...new Set(lines)].join('\n')}`)
   }
   return converted as Static<S>

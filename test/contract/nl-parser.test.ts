@@ -6,9 +6,9 @@ import {
   countryNameOf,
   foldPhrase,
   isKnownCountryId,
-} from '../../api/services/countries.ts'
-import { parseProfileQuery } from '../../api/services/nl-parser.ts'
-import type { ProfileFilter } from '../../api/services/profile-filter.ts'
+} from '../../contract/countries.ts'
+import { parseProfileQuery } from '../../contract/nl-parser.ts'
+import type { ProfileFilter } from '../../contract/profile-filter.ts'
 
 interface SeedProfile {
   name: string

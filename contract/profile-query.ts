@@ -1,21 +1,27 @@
-import { Type, type Static } from '@sinclair/typebox'
-import type { ProfileRow, ProfileSort, ProfileWhere, SortColumn } from '../../db/repositories/profiles.ts'
-import { AGE_GROUP_BOUNDS, canonicalFilter, type ProfileFilter } from './profile-filter.ts'
+/**
+ * The wire form of a profile query (contract §3): the list's filter, sort and paging parameters,
+ * the search's `q`, their limits, how a raw value is normalised before validation, and the list
+ * envelope with its links. The API validates requests with these schemas; the portal validates its
+ * forms with the same ones and types the API's replies with them.
+ */
+import { Type, type Static } from 'typebox'
+import { AgeGroupSchema, GenderSchema, ProfileSchema } from './profile.ts'
+import { canonicalFilter, type ProfileFilter } from './profile-filter.ts'
 
 export const MAX_LIMIT = 50
 export const DEFAULT_LIMIT = 10
 /** Far beyond any real page, small enough that (page-1)*limit stays an exact integer offset. */
 export const MAX_PAGE = 10_000_000
 export const MAX_AGE = 150
+/** The longest natural-language query the search reads. */
+export const MAX_QUERY_LENGTH = 500
 
-const GenderSchema = Type.Union([Type.Literal('male'), Type.Literal('female')])
-const AgeGroupSchema = Type.Union([
-  Type.Literal('child'),
-  Type.Literal('teenager'),
-  Type.Literal('adult'),
-  Type.Literal('senior'),
-])
-const SortColumnSchema = Type.Union([
+export const SORT_COLUMNS = ['age', 'created_at', 'gender_probability', 'country_probability', 'name'] as const
+export type SortColumn = (typeof SORT_COLUMNS)[number]
+export const SORT_ORDERS = ['asc', 'desc'] as const
+export type SortOrder = (typeof SORT_ORDERS)[number]
+
+export const SortColumnSchema = Type.Union([
   Type.Literal('age'),
   Type.Literal('created_at'),
   Type.Literal('gender_probability'),
@@ -32,6 +38,7 @@ export const PagingQuerySchema = Type.Object({
     Type.Integer({ minimum: 1, default: DEFAULT_LIMIT, description: `values above ${MAX_LIMIT} are clamped to ${MAX_LIMIT}` }),
   ),
 })
+export type PagingQuery = Static<typeof PagingQuerySchema>
 
 export const FilterQuerySchema = Type.Object({
   gender: Type.Optional(GenderSchema),
@@ -42,6 +49,8 @@ export const FilterQuerySchema = Type.Object({
   min_gender_probability: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
   min_country_probability: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
 })
+export type FilterQuery = Static<typeof FilterQuerySchema>
+export const FILTER_PARAMS = Object.keys(FilterQuerySchema.properties) as (keyof FilterQuery)[]
 
 export const ListQuerySchema = Type.Object(
   { ...FilterQuerySchema.properties, ...PagingQuerySchema.properties },
@@ -51,7 +60,7 @@ export type ListQuery = Static<typeof ListQuerySchema>
 
 export const SearchQuerySchema = Type.Object(
   {
-    q: Type.String({ maxLength: 500, description: 'plain-English query, e.g. "young males from nigeria"' }),
+    q: Type.String({ maxLength: MAX_QUERY_LENGTH, description: 'plain-English query, e.g. "young males from nigeria"' }),
     ...PagingQuerySchema.properties,
   },
   { additionalProperties: true },
@@ -98,25 +107,8 @@ export function normaliseQuery(query: Record<string, unknown>): QueryCheck {
   return repeated ? { ok: false, status: 422 } : { ok: true }
 }
 
-export interface Paging {
-  page: number
-  limit: number
-  sort: ProfileSort
-  /** the sort parameters exactly as given, for links */
-  sortParams: { sort_by?: string; order?: string }
-}
-
-export function pagingOf(query: Static<typeof PagingQuerySchema>): Paging {
-  const limit = Math.min(query.limit ?? DEFAULT_LIMIT, MAX_LIMIT)
-  const column: SortColumn = query.sort_by ?? 'created_at'
-  const direction = query.order ?? (query.sort_by ? 'asc' : 'desc')
-  const sortParams: Paging['sortParams'] = {}
-  if (query.sort_by) sortParams.sort_by = query.sort_by
-  if (query.order) sortParams.order = query.order
-  return { page: query.page ?? 1, limit, sort: { column, direction }, sortParams }
-}
-
-export function filterOf(query: Static<typeof FilterQuerySchema>): ProfileFilter {
+/** The filter a validated list query asks for, in canonical form. */
+export function filterOf(query: FilterQuery): ProfileFilter {
   return canonicalFilter({
     gender: query.gender,
     age_group: query.age_group,
@@ -127,71 +119,6 @@ export function filterOf(query: Static<typeof FilterQuerySchema>): ProfileFilter
     min_country_probability: query.min_country_probability,
   })
 }
-
-/** The SQL-level filter: an age group becomes age bounds, intersected with min_age/max_age. */
-export function whereOf(filter: ProfileFilter): ProfileWhere {
-  let min = filter.min_age
-  let max = filter.max_age
-  if (filter.age_group) {
-    const bounds = AGE_GROUP_BOUNDS[filter.age_group]
-    min = min === undefined ? bounds.min : Math.max(min, bounds.min)
-    if (bounds.max !== null) max = max === undefined ? bounds.max : Math.min(max, bounds.max)
-  }
-  const where: ProfileWhere = {}
-  if (filter.gender) where.gender = filter.gender
-  if (filter.country_id) where.country_id = filter.country_id
-  if (min !== undefined) where.min_age = min
-  if (max !== undefined) where.max_age = max
-  if (filter.min_gender_probability !== undefined) where.min_gender_probability = filter.min_gender_probability
-  if (filter.min_country_probability !== undefined) where.min_country_probability = filter.min_country_probability
-  return where
-}
-
-export interface ProfileJson {
-  id: string
-  name: string
-  gender: 'male' | 'female'
-  gender_probability: number
-  age: number
-  age_group: 'child' | 'teenager' | 'adult' | 'senior'
-  country_id: string
-  country_name: string
-  country_probability: number
-  created_at: string
-}
-
-/** UTC, second precision: YYYY-MM-DDTHH:MM:SSZ */
-export function formatTimestamp(date: Date): string {
-  return `${date.toISOString().slice(0, 19)}Z`
-}
-
-export function toProfileJson(row: ProfileRow): ProfileJson {
-  return {
-    id: row.id,
-    name: row.name,
-    gender: row.gender,
-    gender_probability: row.gender_probability,
-    age: row.age,
-    age_group: row.age_group,
-    country_id: row.country_id.trim(),
-    country_name: row.country_name,
-    country_probability: row.country_probability,
-    created_at: formatTimestamp(row.created_at),
-  }
-}
-
-export const ProfileSchema = Type.Object({
-  id: Type.String({ format: 'uuid' }),
-  name: Type.String(),
-  gender: GenderSchema,
-  gender_probability: Type.Number(),
-  age: Type.Integer(),
-  age_group: AgeGroupSchema,
-  country_id: Type.String(),
-  country_name: Type.String(),
-  country_probability: Type.Number(),
-  created_at: Type.String({ description: 'UTC, YYYY-MM-DDTHH:MM:SSZ' }),
-})
 
 export const ListEnvelopeSchema = Type.Object({
   status: Type.Literal('success'),
@@ -206,6 +133,7 @@ export const ListEnvelopeSchema = Type.Object({
   }),
   data: Type.Array(ProfileSchema),
 })
+export type ListEnvelope = Static<typeof ListEnvelopeSchema>
 
 /**
  * Relative links that keep the active parameters (filters or q, then sorting) and put page and
@@ -217,7 +145,7 @@ export function pageLinks(
   page: number,
   limit: number,
   totalPages: number,
-) {
+): ListEnvelope['links'] {
   const base = new URLSearchParams()
   for (const [key, value] of Object.entries(params)) if (value !== undefined) base.append(key, String(value))
   const at = (p: number) => {
