@@ -3,12 +3,12 @@
  * query cache, the dashboard stats, create-or-find (with the race against a concurrent create),
  * delete, and the export's row stream. Routes call these and only shape the reply.
  */
-import { Type, type Static } from 'typebox'
 import { countryNameOf } from '../../contract/countries.ts'
 import { newId } from '../../contract/ids.ts'
 import type { ProfileJson } from '../../contract/profile.ts'
 import { AGE_GROUP_BOUNDS, AGE_GROUPS, canonicalFilterKey, type ProfileFilter } from '../../contract/profile-filter.ts'
 import { pageLinks, type ListEnvelope } from '../../contract/profile-query.ts'
+import type { StatsBody } from '../../contract/profile-stats.ts'
 import type { Db } from '../../db/index.ts'
 import {
   countProfiles,
@@ -26,24 +26,6 @@ import type { Paging } from './profile-paging.ts'
 import { toProfileJson, whereOf } from './profile-rows.ts'
 import type { QueryCache } from './query-cache.ts'
 
-export const StatsSchema = Type.Object({
-  status: Type.Literal('success'),
-  data: Type.Object({
-    total: Type.Integer(),
-    by_gender: Type.Object({ male: Type.Integer(), female: Type.Integer() }),
-    by_age_group: Type.Object({
-      child: Type.Integer(),
-      teenager: Type.Integer(),
-      adult: Type.Integer(),
-      senior: Type.Integer(),
-    }),
-    by_country: Type.Array(Type.Object({ country_id: Type.String(), country_name: Type.String(), count: Type.Integer() })),
-    age_histogram: Type.Array(
-      Type.Object({ from: Type.Integer(), to: Type.Integer(), count: Type.Integer() }, { description: 'inclusive 10-year bands' }),
-    ),
-  }),
-})
-export type StatsBody = Static<typeof StatsSchema>
 
 export interface PageResult {
   total: number

@@ -12,8 +12,8 @@ import { unauthorized } from '../../services/auth-errors.ts'
 import type { ClientCredentials, TokenRequest } from '../../services/logins.ts'
 import type { TokenPair } from '../../services/sessions.ts'
 import { toUserJson } from '../../services/user-admin.ts'
-import { ErrorSchema } from '../schemas.ts'
-import { MeSchema } from '../users/schemas.ts'
+import { ErrorSchema } from '../../../contract/envelope.ts'
+import { MeSchema } from '../../../contract/user.ts'
 import {
   AuthorizeQuerySchema,
   CallbackBodySchema,

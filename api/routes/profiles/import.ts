@@ -3,6 +3,7 @@ import multipart from '@fastify/multipart'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
+import { ImportReportSchema } from '../../../contract/import-report.ts'
 import { ApiError } from '../../errors.ts'
 import { CsvImportError, ProfileCsvImport } from '../../services/csv-import.ts'
 
@@ -25,20 +26,6 @@ declare module 'fastify' {
 const ADMINS = ['admin'] as const
 const FILE_FIELD = 'file'
 
-const ImportReportSchema = Type.Object({
-  total_rows: Type.Integer({ description: 'data rows read (blank lines not counted)' }),
-  inserted: Type.Integer(),
-  skipped: Type.Integer({ description: 'total_rows − inserted; every skipped row has exactly one reason' }),
-  reasons: Type.Object({
-    duplicate_name: Type.Integer({ description: 'the name (trimmed, any case) exists already or earlier in the file' }),
-    invalid_age: Type.Integer(),
-    invalid_gender: Type.Integer(),
-    invalid_country: Type.Integer(),
-    invalid_probability: Type.Integer(),
-    missing_fields: Type.Integer(),
-    malformed_row: Type.Integer({ description: 'wrong number of fields, not UTF-8 text, control characters, a name over 200 characters, or a record over 64 KiB' }),
-  }),
-})
 
 const ImportErrorSchema = Type.Object({
   status: Type.Literal('error'),

@@ -14,12 +14,12 @@ import {
   filterOf,
   normaliseQuery,
 } from '../../../contract/profile-query.ts'
+import { StatsSchema } from '../../../contract/profile-stats.ts'
 import { ApiError, invalidQuery, missingQuery, profileNotFound } from '../../errors.ts'
 import { rejectStaticPathOnParametricRoute } from '../../plugins/errors.ts'
 import { csvLine } from '../../services/csv.ts'
 import { pagingOf } from '../../services/profile-paging.ts'
-import { StatsSchema } from '../../services/profiles.ts'
-import { ErrorSchema } from '../schemas.ts'
+import { ErrorSchema } from '../../../contract/envelope.ts'
 import importRoutes from './import.ts'
 
 const READERS = ['admin', 'analyst'] as const

@@ -4,7 +4,7 @@ import { ApiError } from '../../errors.ts'
 import { signedIn } from '../../plugins/auth.ts'
 import { requestContext } from '../../plugins/client-ip.ts'
 import { formatInstant } from '../../services/user-admin.ts'
-import { ErrorSchema } from '../schemas.ts'
+import { ErrorSchema } from '../../../contract/envelope.ts'
 
 const READERS = ['admin', 'analyst'] as const
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i

@@ -6,8 +6,8 @@ import { signedIn } from '../../plugins/auth.ts'
 import { requestContext } from '../../plugins/client-ip.ts'
 import { unauthorized } from '../../services/auth-errors.ts'
 import { changeUser, toUserJson } from '../../services/user-admin.ts'
-import { ErrorSchema } from '../schemas.ts'
-import { MeSchema, UserSchema } from './schemas.ts'
+import { ErrorSchema } from '../../../contract/envelope.ts'
+import { MeSchema, UserSchema } from '../../../contract/user.ts'
 
 const READERS = ['admin', 'analyst'] as const
 const ADMINS = ['admin'] as const

@@ -1,8 +1,0 @@
-import { Type } from 'typebox'
-
-/** The contract's error envelope; 5xx bodies add the request id. */
-export const ErrorSchema = Type.Object({
-  status: Type.Literal('error'),
-  message: Type.String(),
-  request_id: Type.Optional(Type.String()),
-})
