@@ -4,6 +4,8 @@ export class ApiError extends Error {
     readonly statusCode: number,
     message: string,
     readonly headers: Record<string, string> = {},
+    /** fields added to the envelope beside status and message (e.g. a search's example queries) */
+    readonly details: Record<string, unknown> = {},
   ) {
     super(message)
     this.name = 'ApiError'

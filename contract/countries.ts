@@ -8,6 +8,12 @@
  * carries a common English short name (CLDR's, with "&" and "St." written out).
  */
 
+import { createRequire } from 'node:module'
+import type { Countries } from 'world-countries'
+
+// The dataset is one CommonJS JSON module; require keeps it out of the type checker's inference.
+const worldCountries = createRequire(import.meta.url)('world-countries') as Countries
+
 export interface Country {
   /** ISO 3166-1 alpha-2, upper case */
   readonly id: string
@@ -501,7 +507,7 @@ function pluralOf(demonym: string): string | undefined {
   return `${demonym}s`
 }
 
-export type CountryPhraseKind = 'name' | 'alias' | 'demonym'
+export type CountryPhraseKind = 'name' | 'alias' | 'demonym' | 'other-language'
 
 export interface CountryPhrase {
   /** folded form (see foldPhrase): lower case, no diacritics, no punctuation, single spaces */
@@ -517,19 +523,72 @@ export interface CountryPhrase {
 
 const COMMON_WORDS: ReadonlySet<string> = new Set(['us'])
 
+/**
+ * Other-language names of the dataset that are also English words ("suède" folds to "suede").
+ * The test of every phrase parsing to exactly its country finds any that collide with the
+ * parser's own vocabulary.
+ */
+const DATASET_STOP_PHRASES: ReadonlySet<string> = new Set(['suede'])
+
 /** "saint lucia" is also written "st lucia". */
 function nameVariants(name: string): string[] {
   const folded = foldPhrase(name)
   return folded.startsWith('saint ') ? [folded, `st ${folded.slice('saint '.length)}`] : [folded]
 }
 
+/**
+ * A dataset phrase the tokenizer can match (Latin letters, digits and spaces) and long enough not
+ * to be a stray word: four letters at least ("sad" is the United States in Croatian).
+ */
+function isUsableDatasetPhrase(phrase: string): boolean {
+  return /^[a-z0-9 ]+$/.test(phrase) && phrase.replace(/ /g, '').length >= 4 && !DATASET_STOP_PHRASES.has(phrase)
+}
+
+/**
+ * Names, other spellings, demonyms and other-language names from the world-countries dataset
+ * (mledoze/countries, ODbL-1.0: docs/search.md credits it), by tier: English names and other
+ * spellings, then English and French demonyms, then names in the dataset's other languages (the
+ * translations and the native names). A phrase two countries claim in the same tier is dropped as
+ * ambiguous; an earlier tier, or this file's own names, aliases and demonyms, always win.
+ */
+function datasetPhrases(): { phrase: string; countryId: string; kind: CountryPhraseKind }[][] {
+  const names: { phrase: string; countryId: string; kind: CountryPhraseKind }[] = []
+  const demonyms: { phrase: string; countryId: string; kind: CountryPhraseKind }[] = []
+  const others: { phrase: string; countryId: string; kind: CountryPhraseKind }[] = []
+  for (const country of worldCountries) {
+    const countryId = country.cca2
+    if (!NAME_BY_ID.has(countryId)) continue
+    const push = (list: typeof names, text: string, kind: CountryPhraseKind) => {
+      for (const phrase of nameVariants(text)) if (isUsableDatasetPhrase(phrase)) list.push({ phrase, countryId, kind })
+    }
+    push(names, country.name.common, 'name')
+    push(names, country.name.official, 'name')
+    for (const spelling of country.altSpellings) push(names, spelling, 'alias')
+    for (const [language, demonym] of Object.entries(country.demonyms ?? {})) {
+      for (const form of new Set([demonym.m, demonym.f])) {
+        push(demonyms, form, 'demonym')
+        const plural = language === 'eng' ? pluralOf(foldPhrase(form)) : undefined
+        if (plural !== undefined) push(demonyms, plural, 'demonym')
+      }
+    }
+    for (const translation of Object.values(country.translations)) {
+      push(others, translation.common, 'other-language')
+      push(others, translation.official, 'other-language')
+    }
+    for (const native of Object.values(country.name.native ?? {})) {
+      push(others, native.common, 'other-language')
+      push(others, native.official, 'other-language')
+    }
+  }
+  return [names, demonyms, others]
+}
+
 function buildPhrases(): CountryPhrase[] {
   const out: CountryPhrase[] = []
-  const seen = new Set<string>()
+  const claimed = new Map<string, string>()
   const add = (phrase: string, countryId: string, kind: CountryPhraseKind): void => {
-    const key = `${phrase}|${countryId}`
-    if (seen.has(key)) return
-    seen.add(key)
+    if (claimed.has(phrase)) return
+    claimed.set(phrase, countryId)
     const entry: CountryPhrase = { phrase, countryId, kind }
     out.push(COMMON_WORDS.has(phrase) ? { ...entry, alsoCommonWord: true } : entry)
   }
@@ -540,6 +599,18 @@ function buildPhrases(): CountryPhrase[] {
       add(demonym, id, 'demonym')
       const plural = pluralOf(demonym)
       if (plural !== undefined) add(plural, id, 'demonym')
+    }
+  }
+  for (const tier of datasetPhrases()) {
+    const owners = new Map<string, Set<string>>()
+    for (const { phrase, countryId } of tier) {
+      if (claimed.has(phrase)) continue
+      const set = owners.get(phrase) ?? new Set<string>()
+      set.add(countryId)
+      owners.set(phrase, set)
+    }
+    for (const { phrase, countryId, kind } of tier) {
+      if (owners.get(phrase)?.size === 1) add(phrase, countryId, kind)
     }
   }
   return out

@@ -52,20 +52,51 @@ import {
 // Vocabulary
 
 const GENDER_WORDS: ReadonlyMap<string, Gender> = new Map([
-  ...['male', 'males', 'man', 'men', 'boy', 'boys'].map((w): [string, Gender] => [w, 'male']),
-  ...['female', 'females', 'woman', 'women', 'girl', 'girls', 'lady', 'ladies'].map(
-    (w): [string, Gender] => [w, 'female'],
-  ),
+  ...[
+    'male', 'males', 'man', 'men', 'boy', 'boys', 'gentleman', 'gentlemen', 'gent', 'gents', 'guy',
+    'guys', 'lad', 'lads', 'father', 'fathers', 'dad', 'dads', 'son', 'sons', 'brother', 'brothers',
+    'husband', 'husbands', 'grandfather', 'grandfathers', 'uncle', 'uncles', 'nephew', 'nephews',
+  ].map((w): [string, Gender] => [w, 'male']),
+  ...[
+    'female', 'females', 'woman', 'women', 'girl', 'girls', 'lady', 'ladies', 'gal', 'gals', 'lass',
+    'lasses', 'mother', 'mothers', 'mom', 'moms', 'mum', 'mums', 'daughter', 'daughters', 'sister',
+    'sisters', 'wife', 'wives', 'grandmother', 'grandmothers', 'aunt', 'aunts', 'niece', 'nieces',
+  ].map((w): [string, Gender] => [w, 'female']),
 ])
 
 const AGE_GROUP_WORDS: ReadonlyMap<string, AgeGroup> = new Map([
-  ...['child', 'children', 'kid', 'kids'].map((w): [string, AgeGroup] => [w, 'child']),
-  ...['teen', 'teens', 'teenager', 'teenagers'].map((w): [string, AgeGroup] => [w, 'teenager']),
-  ...['adult', 'adults'].map((w): [string, AgeGroup] => [w, 'adult']),
-  ...['senior', 'seniors', 'elderly', 'old'].map((w): [string, AgeGroup] => [w, 'senior']),
+  ...['child', 'children', 'kid', 'kids', 'infant', 'infants', 'baby', 'babies', 'toddler', 'toddlers'].map(
+    (w): [string, AgeGroup] => [w, 'child'],
+  ),
+  ...['teen', 'teens', 'teenager', 'teenagers', 'teenage', 'teenaged', 'adolescent', 'adolescents'].map(
+    (w): [string, AgeGroup] => [w, 'teenager'],
+  ),
+  ...['adult', 'adults', 'grownup', 'grownups'].map((w): [string, AgeGroup] => [w, 'adult']),
+  ...['senior', 'seniors', 'elderly', 'old', 'older', 'elder', 'elders', 'retiree', 'retirees', 'pensioner', 'pensioners'].map(
+    (w): [string, AgeGroup] => [w, 'senior'],
+  ),
 ])
 
-const YOUNG_WORDS: ReadonlySet<string> = new Set(['young', 'youth'])
+const YOUNG_WORDS: ReadonlySet<string> = new Set(['young', 'youth', 'youths', 'younger', 'youngster', 'youngsters'])
+/** "minors", "underage": under the age of majority. */
+const MINOR_WORDS: ReadonlySet<string> = new Set(['minor', 'minors', 'underage'])
+const MINOR_MAX_AGE = 17
+/** "middle aged", "middle-aged", "midlife": 40 to 59. */
+const MIDDLE_AGE = { min: 40, max: 59 } as const
+
+/** Decades: "thirties", "in their 30s", "early 40s", "late twenties", "30-somethings". */
+const DECADE_WORDS: ReadonlyMap<string, number> = new Map(
+  ['twenties', 'thirties', 'forties', 'fifties', 'sixties', 'seventies', 'eighties', 'nineties'].map(
+    (word, index) => [word, (index + 2) * 10],
+  ),
+)
+const DECADE_SUFFIXES: ReadonlySet<string> = new Set(['s', 'something', 'somethings'])
+/** Which years of a decade "early", "mid" and "late" mean: 30–33, 34–36, 37–39. */
+const DECADE_PARTS: ReadonlyMap<string, { from: number; to: number }> = new Map([
+  ['early', { from: 0, to: 3 }],
+  ['mid', { from: 4, to: 6 }],
+  ['late', { from: 7, to: 9 }],
+])
 const YOUNG_MIN_AGE = 16
 const YOUNG_MAX_AGE = 24
 
@@ -281,7 +312,10 @@ interface Findings {
   readonly ageGroups: Set<AgeGroup>
   readonly minAges: number[]
   readonly maxAges: number[]
-  countryId: string | undefined
+  /** every country named, in order of appearance, each once */
+  readonly countryIds: string[]
+  /** the words (and numbers) no matcher used */
+  readonly ignored: string[]
 }
 
 function addBound(found: Findings, bound: Bound, age: number): void {
@@ -347,6 +381,24 @@ const matchComparator: Matcher = (terms, i, found) => {
   return age.next
 }
 
+/** A decade at i: "30s", "30 somethings", "thirties", optionally after "early"/"mid"/"late". */
+const matchDecade: Matcher = (terms, i, found) => {
+  const part = DECADE_PARTS.get(wordAt(terms, i) ?? '')
+  const at = part === undefined ? i : i + 1
+  let decade: number | undefined
+  let next = at + 1
+  const number = numberAt(terms, at)
+  if (number !== undefined && number % 10 === 0 && number >= 10 && number <= 90 && DECADE_SUFFIXES.has(wordAt(terms, at + 1) ?? '')) {
+    decade = number
+    next = at + 2
+  } else {
+    decade = DECADE_WORDS.get(wordAt(terms, at) ?? '')
+  }
+  if (decade === undefined) return undefined
+  addRange(found, decade + (part?.from ?? 0), decade + (part?.to ?? 9))
+  return next
+}
+
 /**
  * Phrases built around a number: ranges ("between 20 and 45", "aged 20-45", "20 to 45"),
  * postfix bounds ("30 and over", "30+"), exact ages ("aged 30", "30 years old"). A bare number
@@ -377,6 +429,7 @@ const matchAgeNumber: Matcher = (terms, i, found) => {
 
   const exact = first.hadUnit || (opener !== undefined && EXACT_AGE_OPENERS.has(opener))
   if (exact) addRange(found, first.value, first.value)
+  else found.ignored.push(String(first.value))
   return first.next
 }
 
@@ -399,14 +452,26 @@ const matchCountry: Matcher = (terms, i, found) => {
     best = { entry, next: i + length }
   }
   if (best === undefined) return undefined
-  if (best.entry !== null && found.countryId === undefined) found.countryId = best.entry.countryId
+  if (best.entry !== null && !found.countryIds.includes(best.entry.countryId)) found.countryIds.push(best.entry.countryId)
   return best.next
 }
 
-/** Single words: genders, age groups, "young". */
+/** Single words: genders, age groups, "young", "minors", "middle aged". */
 const matchKeyword: Matcher = (terms, i, found) => {
   const word = wordAt(terms, i)
   if (word === undefined) return undefined
+  if (word === 'middle' && (wordAt(terms, i + 1) === 'aged' || wordAt(terms, i + 1) === 'age')) {
+    addRange(found, MIDDLE_AGE.min, MIDDLE_AGE.max)
+    return i + 2
+  }
+  if (word === 'midlife') {
+    addRange(found, MIDDLE_AGE.min, MIDDLE_AGE.max)
+    return i + 1
+  }
+  if (MINOR_WORDS.has(word)) {
+    found.maxAges.push(MINOR_MAX_AGE)
+    return i + 1
+  }
   const gender = GENDER_WORDS.get(word)
   if (gender !== undefined) found.genders.add(gender)
   const ageGroup = AGE_GROUP_WORDS.get(word)
@@ -415,8 +480,8 @@ const matchKeyword: Matcher = (terms, i, found) => {
   return gender !== undefined || ageGroup !== undefined || YOUNG_WORDS.has(word) ? i + 1 : undefined
 }
 
-/** Order matters: number phrases before countries before single keywords. */
-const MATCHERS: readonly Matcher[] = [matchComparator, matchAgeNumber, matchCountry, matchKeyword]
+/** Order matters: number phrases (decades before plain numbers) before countries before single keywords. */
+const MATCHERS: readonly Matcher[] = [matchComparator, matchDecade, matchAgeNumber, matchCountry, matchKeyword]
 
 function scan(terms: readonly Term[]): Findings {
   const found: Findings = {
@@ -424,7 +489,8 @@ function scan(terms: readonly Term[]): Findings {
     ageGroups: new Set(),
     minAges: [],
     maxAges: [],
-    countryId: undefined,
+    countryIds: [],
+    ignored: [],
   }
   let i = 0
   while (i < terms.length) {
@@ -433,7 +499,14 @@ function scan(terms: readonly Term[]): Findings {
       next = matcher(terms, i, found)
       if (next !== undefined) break
     }
-    i = next ?? i + 1 // anything unrecognised is filler
+    if (next === undefined) {
+      // anything unrecognised is filler
+      const term = terms[i]
+      if (term.kind === 'word') found.ignored.push(term.text)
+      else if (term.kind === 'number') found.ignored.push(String(term.value))
+      next = i + 1
+    }
+    i = next
   }
   return found
 }
@@ -463,7 +536,8 @@ function toFilter(found: Findings): ProfileFilter | null {
   const filter = canonicalFilter({
     gender: found.genders.size === 1 ? [...found.genders][0] : undefined,
     age_group: ageGroup,
-    country_id: found.countryId,
+    // several countries: the first one (see the header comment)
+    country_id: found.countryIds[0],
     // reduce rather than Math.max(...xs): a long query could exceed the argument limit
     min_age: minAges.length > 0 ? minAges.reduce((a, b) => Math.max(a, b)) : undefined,
     max_age: maxAges.length > 0 ? maxAges.reduce((a, b) => Math.min(a, b)) : undefined,
@@ -477,5 +551,26 @@ function toFilter(found: Findings): ProfileFilter | null {
  * thresholds.
  */
 export function parseProfileQuery(q: string): ProfileFilter | null {
-  return toFilter(scan(toTerms(tokenize(q))))
+  return interpretProfileQuery(q).filter
 }
+
+/** How a query was read: the canonical filter (null when nothing could be interpreted) and the words that carried none. */
+export interface QueryInterpretation {
+  filter: ProfileFilter | null
+  /** folded words and numbers that no rule used, in query order ("people", "who", "are" …) */
+  ignored: string[]
+}
+
+export function interpretProfileQuery(q: string): QueryInterpretation {
+  const found = scan(toTerms(tokenize(q)))
+  return { filter: toFilter(found), ignored: found.ignored }
+}
+
+/** Queries the parser reads, shown to people whose query it could not interpret (API, portal, CLI). */
+export const SEARCH_EXAMPLES: readonly string[] = [
+  'young males from nigeria',
+  'women aged 20–45 living in kenya',
+  'seniors over 70 in ghana',
+  'teenagers below 17',
+  'men in their thirties from angola',
+]

@@ -135,6 +135,21 @@ export const ListEnvelopeSchema = Type.Object({
 })
 export type ListEnvelope = Static<typeof ListEnvelopeSchema>
 
+/** How the search read its query (contract §6): the canonical filter applied and the words that carried none. */
+export const InterpretedSchema = Type.Object({
+  filter: Type.Object({
+    gender: Type.Optional(GenderSchema),
+    age_group: Type.Optional(AgeGroupSchema),
+    country_id: Type.Optional(Type.String()),
+    min_age: Type.Optional(Type.Integer()),
+    max_age: Type.Optional(Type.Integer()),
+  }),
+  ignored_words: Type.Array(Type.String()),
+})
+
+export const SearchEnvelopeSchema = Type.Object({ ...ListEnvelopeSchema.properties, interpreted: InterpretedSchema })
+export type SearchEnvelope = Static<typeof SearchEnvelopeSchema>
+
 /**
  * Relative links that keep the active parameters (filters or q, then sorting) and put page and
  * limit last, as the contract asks.

@@ -97,7 +97,7 @@ export default fp(async function errors(app: FastifyInstance) {
   app.setErrorHandler((error: FastifyError | ApiError | Error, request, reply) => {
     if (error instanceof ApiError) {
       reply.headers(error.headers)
-      return send(reply, error.statusCode, error.message)
+      return send(reply, error.statusCode, error.message, error.details)
     }
     const fe = error as FastifyError
     if (fe.validation) {

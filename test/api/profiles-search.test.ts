@@ -1,4 +1,5 @@
 import t from 'tap'
+import { SEARCH_EXAMPLES } from '../../contract/nl-parser.ts'
 import { buildTestApi } from '../helpers/api.ts'
 
 const api = await buildTestApi(t, { seed: true })
@@ -61,7 +62,7 @@ t.test('bad input', async (t) => {
   for (const q of ['hello world', "'; drop table profiles; --", '<script>alert(1)</script>', '!!!']) {
     const res = await search(q)
     t.equal(res.statusCode, 400, q)
-    t.same(res.json(), { status: 'error', message: 'Unable to interpret query' })
+    t.same(res.json(), { status: 'error', message: 'Unable to interpret query', examples: SEARCH_EXAMPLES })
   }
   const long = await search('young '.repeat(200))
   t.equal(long.statusCode, 422, 'over 500 characters')
@@ -69,4 +70,26 @@ t.test('bad input', async (t) => {
   t.equal(repeated.statusCode, 422)
   const badPage = await search('men', '&page=0')
   t.equal(badPage.statusCode, 422)
+})
+
+t.test('the search explains how it read the query', async (t) => {
+  const res = (await search('People who are young males living in Nigeria!')).json()
+  t.same(res.interpreted, {
+    filter: { country_id: 'NG', gender: 'male', max_age: 24, min_age: 16 },
+    ignored_words: ['people', 'who', 'are', 'living', 'in'],
+  })
+  t.equal(res.total, 9, 'the same rows as "young males from nigeria"')
+  t.same(Object.keys(res), ['status', 'page', 'limit', 'total', 'total_pages', 'links', 'data', 'interpreted'])
+  const exact = (await search('women over 30')).json()
+  t.same(exact.interpreted, { filter: { gender: 'female', min_age: 30 }, ignored_words: [] })
+  const list = (await api.app.inject({ method: 'GET', url: '/api/profiles?gender=male', headers: analyst })).json()
+  t.notOk('interpreted' in list, 'the list envelope is unchanged')
+})
+
+t.test('every example offered for an uninterpretable query is itself a working search', async (t) => {
+  for (const example of SEARCH_EXAMPLES) {
+    const res = await search(example)
+    t.equal(res.statusCode, 200, example)
+    t.ok(res.json().total > 0, `${example} finds profiles in the seed`)
+  }
 })

@@ -3,13 +3,14 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import type { FastifyRequest } from 'fastify'
 import { isUuid } from '../../../contract/ids.ts'
-import { parseProfileQuery } from '../../../contract/nl-parser.ts'
+import { interpretProfileQuery, SEARCH_EXAMPLES } from '../../../contract/nl-parser.ts'
 import { MAX_NAME_LENGTH, PROFILE_COLUMNS, ProfileSchema, formatTimestamp } from '../../../contract/profile.ts'
 import {
   FILTER_PARAMS,
   FilterQuerySchema,
   ListEnvelopeSchema,
   ListQuerySchema,
+  SearchEnvelopeSchema,
   SearchQuerySchema,
   filterOf,
   normaliseQuery,
@@ -25,6 +26,8 @@ import importRoutes from './import.ts'
 const READERS = ['admin', 'analyst'] as const
 const ADMINS = ['admin'] as const
 const IdParamsSchema = Type.Object({ id: Type.String() })
+/** An uninterpretable search also lists queries that work. */
+const SearchErrorSchema = Type.Object({ ...ErrorSchema.properties, examples: Type.Optional(Type.Array(Type.String())) })
 
 async function normaliseQueryHook(request: FastifyRequest) {
   const check = normaliseQuery(request.query as Record<string, unknown>)
@@ -72,13 +75,14 @@ const profiles: FastifyPluginAsyncTypebox = async (app) => {
         description: 'Rule-based parser; docs/search.md lists its rules and limits.',
         tags: ['profiles'],
         querystring: SearchQuerySchema,
-        response: { 200: ListEnvelopeSchema, 400: ErrorSchema, 422: ErrorSchema },
+        response: { 200: SearchEnvelopeSchema, 400: SearchErrorSchema, 422: ErrorSchema },
       },
     },
     async (request) => {
-      const filter = parseProfileQuery(request.query.q)
-      if (!filter) throw new ApiError(400, 'Unable to interpret query')
-      return service.list('/api/profiles/search', { q: request.query.q }, filter, pagingOf(request.query))
+      const { filter, ignored } = interpretProfileQuery(request.query.q)
+      if (!filter) throw new ApiError(400, 'Unable to interpret query', {}, { examples: SEARCH_EXAMPLES })
+      const envelope = await service.list('/api/profiles/search', { q: request.query.q }, filter, pagingOf(request.query))
+      return { ...envelope, interpreted: { filter, ignored_words: ignored } }
     },
   )
 
