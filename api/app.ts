@@ -15,12 +15,14 @@ import versionHeader from './plugins/version-header.ts'
 import authRoutes from './routes/auth/index.ts'
 import health from './routes/health.ts'
 import profiles from './routes/profiles/index.ts'
+import savedSearchRoutes from './routes/saved-searches/index.ts'
 import sessionRoutes from './routes/sessions/index.ts'
 import userRoutes from './routes/users/index.ts'
 import { systemClock, systemRandom, type Clock, type RandomBytes } from './services/clock.ts'
 import { EnrichmentClient } from './services/enrichment.ts'
 import { createIdentity } from './services/identity.ts'
 import { ProfilesService } from './services/profiles.ts'
+import { SavedSearchService } from './services/saved-searches.ts'
 import { MemoryQueryCache, RedisQueryCache, type QueryCache } from './services/query-cache.ts'
 import './types.ts'
 
@@ -91,6 +93,7 @@ export async function buildApiApp(deps: ApiDeps) {
     random: deps.random ?? systemRandom,
   })
   app.decorate('identity', identity)
+  app.decorate('savedSearches', new SavedSearchService(deps.db, identity.audit, identity.clock))
   if (config.auth.jwtSecretGenerated) {
     app.log.warn('JWT_SECRET is not set: using a random secret for this process (tokens die with it; set one to share across restarts and instances)')
   }
@@ -124,5 +127,6 @@ export async function buildApiApp(deps: ApiDeps) {
   await app.register(userRoutes, { prefix: '/api/users' })
   await app.register(sessionRoutes, { prefix: '/api/sessions' })
   await app.register(profiles, { prefix: '/api/profiles' })
+  await app.register(savedSearchRoutes, { prefix: '/api/saved-searches' })
   return app
 }

@@ -4,6 +4,7 @@ import type { EnrichmentClient } from './services/enrichment.ts'
 import type { Identity } from './services/identity.ts'
 import type { ProfilesService } from './services/profiles.ts'
 import type { QueryCache } from './services/query-cache.ts'
+import type { SavedSearchService } from './services/saved-searches.ts'
 import type { AuthenticatedUser } from './services/sessions.ts'
 
 export type { Role }
@@ -24,6 +25,7 @@ declare module 'fastify' {
     queryCache: QueryCache
     enrichment: EnrichmentClient
     profiles: ProfilesService
+    savedSearches: SavedSearchService
     identity: Identity
     /** every route registered after the auth plugin, with its declared access (the declaration test reads it) */
     routeAccess: RouteAccessEntry[]

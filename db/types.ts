@@ -133,6 +133,15 @@ export interface AuditEventsTable {
   details: ColumnType<Record<string, unknown>, string | undefined, never>
 }
 
+export interface SavedSearchesTable {
+  id: string
+  user_id: string
+  name: string
+  kind: 'list' | 'search'
+  query: string
+  created_at: ColumnType<Date, Date | undefined, never>
+}
+
 export interface Database {
   profiles: ProfilesTable
   profile_counts: ProfileCountsTable
@@ -143,6 +152,7 @@ export interface Database {
   pending_logins: PendingLoginsTable
   auth_codes: AuthCodesTable
   audit_events: AuditEventsTable
+  saved_searches: SavedSearchesTable
 }
 
 export type { Generated }

@@ -23,6 +23,8 @@ export type AuditEventName =
   | 'user.role_change'
   | 'user.suspend'
   | 'user.activate'
+  | 'saved_search.create'
+  | 'saved_search.delete'
 
 export interface AuditEntry {
   actorId?: string | null
