@@ -29,6 +29,12 @@ export const SortColumnSchema = Type.Union([
   Type.Literal('name'),
 ])
 
+/** Fields the list and the search can count values of (`facets=gender,age_group,country_id`). */
+export const FACETS = ['gender', 'age_group', 'country_id'] as const
+export type Facet = (typeof FACETS)[number]
+/** The most country values a facet lists, by count. */
+export const MAX_COUNTRY_FACET_VALUES = 20
+
 /** Pagination and sorting, shared by the list and the search. */
 export const PagingQuerySchema = Type.Object({
   sort_by: Type.Optional(SortColumnSchema),
@@ -36,6 +42,12 @@ export const PagingQuerySchema = Type.Object({
   page: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE, default: 1 })),
   limit: Type.Optional(
     Type.Integer({ minimum: 1, default: DEFAULT_LIMIT, description: `values above ${MAX_LIMIT} are clamped to ${MAX_LIMIT}` }),
+  ),
+  facets: Type.Optional(
+    Type.String({
+      pattern: '^(gender|age_group|country_id)(,(gender|age_group|country_id)){0,2}$',
+      description: 'comma-separated: gender, age_group, country_id; adds `facets` with exact counts per value',
+    }),
   ),
 })
 export type PagingQuery = Static<typeof PagingQuerySchema>
@@ -80,6 +92,7 @@ const NORMALISERS: Record<string, (v: string) => string> = {
   min_country_probability: (v) => v.trim(),
   page: (v) => v.trim(),
   limit: (v) => v.trim(),
+  facets: (v) => v.replace(/\s+/g, '').toLowerCase(),
   format: (v) => v.trim().toLowerCase(),
   q: (v) => v,
 }
@@ -120,6 +133,21 @@ export function filterOf(query: FilterQuery): ProfileFilter {
   })
 }
 
+const FacetValueSchema = Type.Object({ value: Type.String(), count: Type.Integer() })
+/** Exact counts per value for the current filter: every gender and age group, the top 20 countries. */
+export const FacetsSchema = Type.Object({
+  gender: Type.Optional(Type.Array(FacetValueSchema)),
+  age_group: Type.Optional(Type.Array(FacetValueSchema)),
+  country_id: Type.Optional(Type.Array(Type.Object({ value: Type.String(), label: Type.String(), count: Type.Integer() }))),
+})
+export type FacetCounts = Static<typeof FacetsSchema>
+
+/** The facets a validated `facets` parameter asks for, each once, in the order given. */
+export function facetsOf(param: string | undefined): Facet[] {
+  if (param === undefined) return []
+  return [...new Set(param.split(','))].filter((f): f is Facet => (FACETS as readonly string[]).includes(f))
+}
+
 export const ListEnvelopeSchema = Type.Object({
   status: Type.Literal('success'),
   page: Type.Integer(),
@@ -132,6 +160,7 @@ export const ListEnvelopeSchema = Type.Object({
     prev: Type.Union([Type.String(), Type.Null()]),
   }),
   data: Type.Array(ProfileSchema),
+  facets: Type.Optional(FacetsSchema),
 })
 export type ListEnvelope = Static<typeof ListEnvelopeSchema>
 

@@ -5,8 +5,8 @@ export interface Paging {
   page: number
   limit: number
   sort: ProfileSort
-  /** the sort parameters exactly as given, for links */
-  sortParams: { sort_by?: string; order?: string }
+  /** the sort (and facet) parameters exactly as given, for links */
+  sortParams: { sort_by?: string; order?: string; facets?: string }
 }
 
 /** Page, clamped limit and sort of a validated query; the default order is created_at desc. */
@@ -17,5 +17,6 @@ export function pagingOf(query: PagingQuery): Paging {
   const sortParams: Paging['sortParams'] = {}
   if (query.sort_by) sortParams.sort_by = query.sort_by
   if (query.order) sortParams.order = query.order
+  if (query.facets) sortParams.facets = query.facets
   return { page: query.page ?? 1, limit, sort: { column, direction }, sortParams }
 }

@@ -6,8 +6,8 @@
 import { countryNameOf } from '../../contract/countries.ts'
 import { newId } from '../../contract/ids.ts'
 import type { ProfileJson } from '../../contract/profile.ts'
-import { AGE_GROUP_BOUNDS, AGE_GROUPS, canonicalFilterKey, type ProfileFilter } from '../../contract/profile-filter.ts'
-import { pageLinks, type ListEnvelope } from '../../contract/profile-query.ts'
+import { AGE_GROUP_BOUNDS, AGE_GROUPS, canonicalFilterKey, GENDERS, type ProfileFilter } from '../../contract/profile-filter.ts'
+import { MAX_COUNTRY_FACET_VALUES, pageLinks, type Facet, type FacetCounts, type ListEnvelope } from '../../contract/profile-query.ts'
 import type { StatsBody } from '../../contract/profile-stats.ts'
 import type { Db } from '../../db/index.ts'
 import {
@@ -68,11 +68,17 @@ export class ProfilesService {
     return result
   }
 
-  /** The list envelope of contract §3: a page, its total and links that keep `params`. */
-  async list(path: string, params: Record<string, string | number | undefined>, filter: ProfileFilter, paging: Paging): Promise<ListEnvelope> {
-    const result = await this.page(filter, paging)
+  /** The list envelope of contract §3: a page, its total and links that keep `params`; facet counts when asked. */
+  async list(
+    path: string,
+    params: Record<string, string | number | undefined>,
+    filter: ProfileFilter,
+    paging: Paging,
+    facets: readonly Facet[] = [],
+  ): Promise<ListEnvelope> {
+    const [result, counts] = await Promise.all([this.page(filter, paging), facets.length > 0 ? this.facets(filter, facets) : undefined])
     const totalPages = Math.ceil(result.total / paging.limit)
-    return {
+    const envelope: ListEnvelope = {
       status: 'success',
       page: paging.page,
       limit: paging.limit,
@@ -81,6 +87,27 @@ export class ProfilesService {
       links: pageLinks(path, { ...params, ...paging.sortParams }, paging.page, paging.limit, totalPages),
       data: result.data,
     }
+    if (counts) envelope.facets = counts
+    return envelope
+  }
+
+  /**
+   * Exact counts per value of each facet for the filter, from the same grouped counts as the stats
+   * (the maintained counts when the filter allows): every gender and age group, zeros included,
+   * and the countries with the most profiles, at most 20.
+   */
+  async facets(filter: ProfileFilter, facets: readonly Facet[]): Promise<FacetCounts> {
+    const { data } = await this.stats(filter)
+    const out: FacetCounts = {}
+    for (const facet of facets) {
+      if (facet === 'gender') out.gender = GENDERS.map((value) => ({ value, count: data.by_gender[value] }))
+      else if (facet === 'age_group') out.age_group = AGE_GROUPS.map((value) => ({ value, count: data.by_age_group[value] }))
+      else
+        out.country_id = data.by_country
+          .slice(0, MAX_COUNTRY_FACET_VALUES)
+          .map((c) => ({ value: c.country_id, label: c.country_name, count: c.count }))
+    }
+    return out
   }
 
   /** Counts by gender, age group, country and 10-year age band for a filter. */

@@ -12,6 +12,7 @@ import {
   ListQuerySchema,
   SearchEnvelopeSchema,
   SearchQuerySchema,
+  facetsOf,
   filterOf,
   normaliseQuery,
 } from '../../../contract/profile-query.ts'
@@ -61,7 +62,7 @@ const profiles: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const filter = filterOf(request.query)
       const params = Object.fromEntries(FILTER_PARAMS.map((key) => [key, filter[key]]))
-      return service.list('/api/profiles', params, filter, pagingOf(request.query))
+      return service.list('/api/profiles', params, filter, pagingOf(request.query), facetsOf(request.query.facets))
     },
   )
 
@@ -81,7 +82,8 @@ const profiles: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const { filter, ignored } = interpretProfileQuery(request.query.q)
       if (!filter) throw new ApiError(400, 'Unable to interpret query', {}, { examples: SEARCH_EXAMPLES })
-      const envelope = await service.list('/api/profiles/search', { q: request.query.q }, filter, pagingOf(request.query))
+      const paging = pagingOf(request.query)
+      const envelope = await service.list('/api/profiles/search', { q: request.query.q }, filter, paging, facetsOf(request.query.facets))
       return { ...envelope, interpreted: { filter, ignored_words: ignored } }
     },
   )
