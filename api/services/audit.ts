@@ -23,6 +23,13 @@ export type AuditEventName =
   | 'user.role_change'
   | 'user.suspend'
   | 'user.activate'
+  | 'device.approve'
+  | 'device.deny'
+  | 'device.replay'
+  | 'pat.create'
+  | 'pat.use_new_ip'
+  | 'pat.revoke'
+  | 'pat.expired'
 
 export interface AuditEntry {
   actorId?: string | null
