@@ -3,9 +3,12 @@
  * POST /auth/token) and the portal's side (lookup, approve, deny, called server to server with the
  * signed-in user's access token), on an injected clock.
  */
+import { PassThrough } from 'node:stream'
 import t from 'tap'
+import { buildApiApp } from '../../api/app.ts'
+import { loadApiConfig } from '../../api/config.ts'
 import { listAuditEvents } from '../../db/repositories/audit.ts'
-import { buildTestApi } from '../helpers/api.ts'
+import { buildTestApi, TEST_ENV } from '../helpers/api.ts'
 import { bearer, createTestUser, listen, PORTAL_SECRET, postJson } from '../helpers/auth.ts'
 
 let now = Date.parse('2026-12-02T06:00:00Z')
@@ -253,4 +256,59 @@ t.test('two racing polls after approval: exactly one gets tokens', async (t) => 
   const answers = await Promise.all([poll(started.device_code), poll(started.device_code), poll(started.device_code)])
   t.same(answers.map((a) => a.status).sort(), [200, 400, 400])
   t.same(answers.filter((a) => a.status === 400).map((a) => a.body.error), ['invalid_grant', 'invalid_grant'])
+})
+
+t.test('secrets never reach the log: device and user codes, PATs, tokens (captured log stream, trace level)', async (t) => {
+  const stream = new PassThrough()
+  const chunks: string[] = []
+  stream.on('data', (chunk: Buffer) => chunks.push(chunk.toString()))
+  const config = loadApiConfig({ ...TEST_ENV, LOG_LEVEL: 'trace', PORTAL_CLIENT_SECRET: PORTAL_SECRET, DEVICE_VERIFICATION_URI: VERIFICATION_URI })
+  const logged = await buildApiApp({ config, db: api.db, logStream: stream, clock })
+  t.teardown(() => logged.close())
+  const url = await listen(logged)
+  const user = await createTestUser(logged, 'admin')
+
+  const codeRes = await fetch(`${url}/auth/device/code`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'client_id=insighta-cli' })
+  const started = (await codeRes.json()) as DeviceCode
+  const grant = { grant_type: GRANT, device_code: started.device_code, client_id: 'insighta-cli' }
+  await postJson(`${url}/auth/token`, grant)
+  await fetch(`${url}/auth/token?device_code=${started.device_code}`, { method: 'POST' })
+  const headers = { ...bearer(await user.accessToken()), 'x-portal-client-secret': PORTAL_SECRET, 'x-insighta-end-user-ip': '198.51.100.200' }
+  for (const typed of [started.user_code, started.user_code.replace('-', '').toLowerCase()]) {
+    t.equal((await fetch(`${url}/auth/device/lookup?user_code=${encodeURIComponent(typed)}`, { headers })).status, 200)
+  }
+  await fetch(`${url}/auth/device/lookup?user_code=WRONGCODE1`, { headers })
+  t.equal((await postJson(`${url}/auth/device/approve`, { user_code: started.user_code }, headers)).status, 200)
+  now += 60_000
+  const tokens = await postJson(`${url}/auth/token`, grant)
+  t.equal(tokens.status, 200)
+  const refreshed = await postJson(`${url}/auth/refresh`, { refresh_token: tokens.body.refresh_token })
+  t.equal(refreshed.status, 200)
+
+  const created = await postJson(`${url}/api/users/me/tokens`, { name: 'log test', scopes: ['admin'] }, bearer(String(refreshed.body.access_token)))
+  t.equal(created.status, 201)
+  const pat = String(created.body.token)
+  t.equal((await fetch(`${url}/api/users/me`, { headers: bearer(pat) })).status, 200)
+  t.equal((await fetch(`${url}/api/users/me?token=${pat}`)).status, 401)
+  t.equal((await fetch(`${url}/api/users/me`, { headers: bearer(`${pat}x`) })).status, 401)
+  t.equal((await postJson(`${url}/auth/refresh`, { refresh_token: pat })).status, 401)
+  await new Promise((resolve) => setTimeout(resolve, 50))
+
+  const text = chunks.join('')
+  const lines = text.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as Record<string, unknown>)
+  const lookups = lines.filter((l) => l.msg === 'request' && l.route === '/auth/device/lookup')
+  t.equal(lookups.length, 3, 'the lookups were logged')
+  t.ok(lookups.every((l) => String(l.url).includes('user_code=%5BREDACTED%5D')), 'with the code redacted from the URL')
+  const secrets = {
+    device_code: started.device_code,
+    user_code: started.user_code,
+    user_code_typed: started.user_code.replace('-', '').toLowerCase(),
+    pat,
+    pat_body: pat.slice('insighta_pat_'.length),
+    access_token: String(tokens.body.access_token),
+    refresh_token: String(tokens.body.refresh_token),
+    refreshed: String(refreshed.body.refresh_token),
+  }
+  for (const [name, secret] of Object.entries(secrets)) t.notOk(text.toLowerCase().includes(secret.toLowerCase()), `${name} is not in the log`)
+  t.ok(lines.filter((l) => l.msg === 'request').length >= 12, 'every request left its line')
 })
