@@ -56,3 +56,5 @@ export const CreatedTokenSchema = Type.Object({
 })
 
 export const TokenListSchema = Type.Object({ status: Type.Literal('success'), data: Type.Array(TokenSchema) })
+
+export const OneTokenSchema = Type.Object({ status: Type.Literal('success'), data: TokenSchema })

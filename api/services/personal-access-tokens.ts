@@ -5,6 +5,7 @@ import type { Db } from '../../db/index.ts'
 import {
   countLiveUserTokens,
   findByTokenHash,
+  findUserToken,
   insertPersonalAccessToken,
   listUserTokens,
   markExpiryRecorded,
@@ -132,6 +133,10 @@ export class PersonalAccessTokenService {
 
   async list(userId: string): Promise<PersonalAccessTokenRow[]> {
     return listUserTokens(this.deps.db.db, userId)
+  }
+
+  async find(userId: string, tokenId: string): Promise<PersonalAccessTokenRow | undefined> {
+    return findUserToken(this.deps.db.db, userId, tokenId)
   }
 
   /** Revokes a token of `ownerId` (the actor's own, or anyone's by an admin route). Unknown → 404. */

@@ -58,6 +58,16 @@ export async function listUserTokens(db: Executor, userId: string): Promise<Pers
     .execute()
 }
 
+export async function findUserToken(db: Executor, userId: string, tokenId: string): Promise<PersonalAccessTokenRow | undefined> {
+  return db
+    .selectFrom('personal_access_tokens')
+    .selectAll()
+    .where('id', '=', tokenId)
+    .where('user_id', '=', userId)
+    .where('revoked_at', 'is', null)
+    .executeTakeFirst()
+}
+
 export async function countLiveUserTokens(db: Executor, userId: string, now: Date): Promise<number> {
   const row = await db
     .selectFrom('personal_access_tokens')

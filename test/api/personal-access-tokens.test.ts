@@ -128,6 +128,12 @@ t.test('using a PAT: same checks as an access token; not a refresh token; cannot
     t.match(me.json().data, { id: carol.row.id, role: 'analyst' })
   }
   t.equal((await get('/api/users/me/tokens', token, {})).statusCode, 200, 'a token may list its owner’s tokens')
+  const current = await get('/api/users/me/tokens/current', token, {})
+  t.equal(current.statusCode, 200)
+  t.match(current.json().data, { id, name: 'ci', scopes: ['read'], expired: false })
+  const notPat = await get('/api/users/me/tokens/current', await carol.accessToken(), {})
+  t.equal(notPat.statusCode, 404)
+  t.match(notPat.json().message, /not made with a personal access token/)
 
   for (const [method, url, payload] of [
     ['POST', '/api/users/me/tokens', { name: 'child' }],

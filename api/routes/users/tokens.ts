@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { ErrorSchema } from '../../../contract/envelope.ts'
 import { isUuid } from '../../../contract/ids.ts'
-import { CreateTokenBodySchema, CreatedTokenSchema, TokenListSchema } from '../../../contract/tokens.ts'
+import { CreateTokenBodySchema, CreatedTokenSchema, OneTokenSchema, TokenListSchema } from '../../../contract/tokens.ts'
 import { findUserById } from '../../../db/repositories/users.ts'
 import { ApiError } from '../../errors.ts'
 import { signedIn } from '../../plugins/auth.ts'
@@ -36,6 +36,25 @@ const tokens: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const rows = await service.list(signedIn(request).id)
       return { status: 'success' as const, data: rows.map((r) => toTokenJson(r, now())) }
+    },
+  )
+
+  app.get(
+    '/me/tokens/current',
+    {
+      config: { access: READERS },
+      schema: {
+        summary: 'The personal access token making this request (for `insighta auth status`): its scopes, expiry, last use',
+        description: '404 when the request was made with a session access token instead.',
+        tags: ['tokens'],
+        response: { 200: OneTokenSchema, 404: ErrorSchema },
+      },
+    },
+    async (request) => {
+      const user = signedIn(request)
+      const row = user.personalAccessTokenId ? await service.find(user.id, user.personalAccessTokenId) : undefined
+      if (!row) throw new ApiError(404, 'This request was not made with a personal access token')
+      return { status: 'success' as const, data: toTokenJson(row, now()) }
     },
   )
 
