@@ -21,6 +21,8 @@ import userRoutes from './routes/users/index.ts'
 import { systemClock, systemRandom, type Clock, type RandomBytes } from './services/clock.ts'
 import { EnrichmentClient } from './services/enrichment.ts'
 import { createIdentity } from './services/identity.ts'
+import { DeviceLoginService } from './services/device-logins.ts'
+import { PersonalAccessTokenService } from './services/personal-access-tokens.ts'
 import { ProfilesService } from './services/profiles.ts'
 import { SavedSearchService } from './services/saved-searches.ts'
 import { MemoryQueryCache, RedisQueryCache, type QueryCache } from './services/query-cache.ts'
@@ -94,6 +96,25 @@ export async function buildApiApp(deps: ApiDeps) {
   })
   app.decorate('identity', identity)
   app.decorate('savedSearches', new SavedSearchService(deps.db, identity.audit, identity.clock))
+  const personalAccessTokens = new PersonalAccessTokenService({
+    db: deps.db,
+    config: config.auth.personalAccessTokens,
+    clock: identity.clock,
+    random: deps.random ?? systemRandom,
+    audit: identity.audit,
+  })
+  app.decorate('personalAccessTokens', personalAccessTokens)
+  app.decorate(
+    'deviceLogins',
+    new DeviceLoginService({
+      db: deps.db,
+      config: config.auth.device,
+      clock: identity.clock,
+      random: deps.random ?? systemRandom,
+      sessions: identity.sessions,
+      audit: identity.audit,
+    }),
+  )
   if (config.auth.jwtSecretGenerated) {
     app.log.warn('JWT_SECRET is not set: using a random secret for this process (tokens die with it; set one to share across restarts and instances)')
   }
@@ -118,8 +139,9 @@ export async function buildApiApp(deps: ApiDeps) {
     redisUrl: config.redisUrl,
     clock: identity.clock,
     tokens: identity.tokens,
+    personalAccessTokens,
   })
-  await app.register(auth, { identity })
+  await app.register(auth, { identity, personalAccessTokens })
   await app.register(openapi)
 
   await app.register(health)

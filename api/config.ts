@@ -46,6 +46,16 @@ export const ApiEnvSchema = Type.Object({
   RATE_LIMIT_AUTH_PER_MINUTE: Type.Integer({ minimum: 1, default: 10 }),
   RATE_LIMIT_API_PER_MINUTE: Type.Integer({ minimum: 1, default: 60 }),
   RATE_LIMIT_WINDOW_SECONDS: Type.Integer({ minimum: 1, maximum: 3600, default: 60 }),
+
+  // Headless access: device login (RFC 8628) and personal access tokens (docs/identity.md)
+  DEVICE_CODE_TTL_SECONDS: Type.Integer({ minimum: 60, maximum: 3600, default: 600 }),
+  DEVICE_CODE_INTERVAL_SECONDS: Type.Integer({ minimum: 1, maximum: 60, default: 10 }),
+  DEVICE_VERIFICATION_URI: Type.Optional(Type.String({ pattern: '^https?://' })),
+  DEVICE_CODE_MAX_FAILURES: Type.Integer({ minimum: 1, maximum: 1000, default: 5 }),
+  DEVICE_CODE_FAILURE_WINDOW_SECONDS: Type.Integer({ minimum: 10, maximum: 86400, default: 900 }),
+  PAT_DEFAULT_EXPIRY_DAYS: Type.Integer({ minimum: 1, maximum: 3650, default: 30 }),
+  PAT_MAX_EXPIRY_DAYS: Type.Integer({ minimum: 1, maximum: 3650, default: 90 }),
+  PAT_MAX_PER_USER: Type.Integer({ minimum: 1, maximum: 1000, default: 50 }),
 })
 
 /** Secrets that sign tokens must be long enough that guessing them is hopeless. */
@@ -113,6 +123,26 @@ export interface AuthConfig {
     apiPerWindow: number
     windowMs: number
   }
+  device: DeviceLoginConfig
+  personalAccessTokens: PersonalAccessTokenConfig
+}
+
+export interface DeviceLoginConfig {
+  codeTtlSeconds: number
+  /** the polling interval handed out (slow_down adds 5 s) */
+  intervalSeconds: number
+  /** the portal's /device page */
+  verificationUri: string
+  /** wrong user codes allowed per user and per address within the window */
+  maxFailures: number
+  failureWindowMs: number
+}
+
+export interface PersonalAccessTokenConfig {
+  defaultExpiryDays: number
+  maxExpiryDays: number
+  /** live (unrevoked, unexpired) tokens one user may hold */
+  maxPerUser: number
 }
 
 
@@ -144,6 +174,7 @@ function checkProduction(e: ReturnType<typeof parseEnv<typeof ApiEnvSchema>>): s
 export function loadApiConfig(env: Record<string, string | undefined> = process.env): ApiConfig {
   const e = parseEnv(ApiEnvSchema, env)
   const problems = checkProduction(e)
+  if (e.PAT_DEFAULT_EXPIRY_DAYS > e.PAT_MAX_EXPIRY_DAYS) problems.push('PAT_DEFAULT_EXPIRY_DAYS: must not exceed PAT_MAX_EXPIRY_DAYS')
   if (problems.length > 0) throw new Error(`invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`)
   const jwtSecret = e.JWT_SECRET ?? randomBytes(32).toString('base64url')
   return {
@@ -197,6 +228,18 @@ export function loadApiConfig(env: Record<string, string | undefined> = process.
         authPerWindow: e.RATE_LIMIT_AUTH_PER_MINUTE,
         apiPerWindow: e.RATE_LIMIT_API_PER_MINUTE,
         windowMs: e.RATE_LIMIT_WINDOW_SECONDS * 1000,
+      },
+      device: {
+        codeTtlSeconds: e.DEVICE_CODE_TTL_SECONDS,
+        intervalSeconds: e.DEVICE_CODE_INTERVAL_SECONDS,
+        verificationUri: e.DEVICE_VERIFICATION_URI ?? `${new URL(e.PORTAL_REDIRECT_URI).origin}/device`,
+        maxFailures: e.DEVICE_CODE_MAX_FAILURES,
+        failureWindowMs: e.DEVICE_CODE_FAILURE_WINDOW_SECONDS * 1000,
+      },
+      personalAccessTokens: {
+        defaultExpiryDays: e.PAT_DEFAULT_EXPIRY_DAYS,
+        maxExpiryDays: e.PAT_MAX_EXPIRY_DAYS,
+        maxPerUser: e.PAT_MAX_PER_USER,
       },
     },
   }

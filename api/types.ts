@@ -6,6 +6,8 @@ import type { ProfilesService } from './services/profiles.ts'
 import type { QueryCache } from './services/query-cache.ts'
 import type { SavedSearchService } from './services/saved-searches.ts'
 import type { AuthenticatedUser } from './services/sessions.ts'
+import type { DeviceLoginService } from './services/device-logins.ts'
+import type { PersonalAccessTokenService } from './services/personal-access-tokens.ts'
 
 export type { Role }
 
@@ -17,6 +19,8 @@ export interface RouteAccessEntry {
   method: string
   url: string
   access: Access | undefined
+  /** false when the route refuses personal access tokens */
+  personalAccessTokens?: false
 }
 
 declare module 'fastify' {
@@ -27,6 +31,8 @@ declare module 'fastify' {
     profiles: ProfilesService
     savedSearches: SavedSearchService
     identity: Identity
+    deviceLogins: DeviceLoginService
+    personalAccessTokens: PersonalAccessTokenService
     /** every route registered after the auth plugin, with its declared access (the declaration test reads it) */
     routeAccess: RouteAccessEntry[]
   }
@@ -48,5 +54,10 @@ declare module 'fastify' {
      * (fail closed), and a test enumerates the routes.
      */
     access?: Access
+    /**
+     * false: a personal access token is refused here (403) even when its role would do — identity
+     * management (signing out everywhere, creating tokens, approving devices) needs a signed-in person.
+     */
+    personalAccessTokens?: false
   }
 }

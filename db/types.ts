@@ -142,6 +142,54 @@ export interface SavedSearchesTable {
   created_at: ColumnType<Date, Date | undefined, never>
 }
 
+// ---------------------------------------------------------------------------------------------------
+// Headless access (api/services/device-logins.ts, personal-access-tokens.ts; migration 20261202T0600)
+
+export type DeviceLoginStatus = 'pending' | 'approved' | 'denied' | 'redeemed'
+
+export interface DeviceLoginsTable {
+  id: string
+  device_code_hash: string
+  user_code_hash: string
+  client_id: string
+  ip: string | null
+  user_agent: string | null
+  created_at: Date
+  expires_at: Date
+  interval_seconds: number
+  last_polled_at: Date | null
+  status: ColumnType<DeviceLoginStatus, DeviceLoginStatus | undefined, DeviceLoginStatus>
+  user_id: string | null
+  session_id: string | null
+  decided_at: Date | null
+  redeemed_at: Date | null
+}
+
+export interface DeviceCodeFailuresTable {
+  key: string
+  window_started_at: Date
+  failures: number
+}
+
+export type TokenScope = 'read' | 'admin'
+
+export interface PersonalAccessTokensTable {
+  id: string
+  user_id: string
+  name: string
+  token_hash: string
+  scopes: TokenScope[]
+  created_at: Date
+  expires_at: Date
+  last_used_at: Date | null
+  last_used_ip: string | null
+  last_used_user_agent: string | null
+  seen_ips: ColumnType<string[], string[] | undefined, string[]>
+  expiry_recorded_at: Date | null
+  revoked_at: Date | null
+  revoked_reason: string | null
+}
+
 export interface Database {
   profiles: ProfilesTable
   profile_counts: ProfileCountsTable
@@ -153,6 +201,9 @@ export interface Database {
   auth_codes: AuthCodesTable
   audit_events: AuditEventsTable
   saved_searches: SavedSearchesTable
+  device_logins: DeviceLoginsTable
+  device_code_failures: DeviceCodeFailuresTable
+  personal_access_tokens: PersonalAccessTokensTable
 }
 
 export type { Generated }

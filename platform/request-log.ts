@@ -3,7 +3,7 @@ import { LogController, type FastifyInstance, type FastifyRequest } from 'fastif
 import fp from 'fastify-plugin'
 
 /** Query parameters whose values are secrets or single-use credentials. */
-const SECRET_PARAMS = /^(code|state|token|access_token|refresh_token|refreshToken|code_verifier|client_secret|test_code)$/i
+const SECRET_PARAMS = /^(code|state|token|access_token|refresh_token|refreshToken|code_verifier|client_secret|test_code|device_code|user_code)$/i
 
 /** The URL with every secret-bearing query value replaced, safe to log. */
 export function redactUrl(url: string): string {

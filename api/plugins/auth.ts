@@ -8,6 +8,9 @@ import type { Identity } from '../services/identity.ts'
 import type { AuthenticatedUser } from '../services/sessions.ts'
 import type { Access, RouteAccessEntry } from '../types.ts'
 import { presentedBearer, verifyBearer } from './bearer.ts'
+import { isPersonalAccessToken } from '../../contract/tokens.ts'
+import type { PersonalAccessTokenService } from '../services/personal-access-tokens.ts'
+import { resolvePersonalAccessToken } from './personal-access-token.ts'
 
 /** Framework routes that carry no declaration of their own and are public by nature. */
 function isFrameworkPublicRoute(route: RouteOptions): boolean {
@@ -25,15 +28,20 @@ function methodsOf(route: RouteOptions): string[] {
  * user's CURRENT role (through the session cache) against the declaration. It runs after the
  * version-header and rate-limit hooks (registration order).
  */
-export default fp(async function auth(app: FastifyInstance, opts: { identity: Identity }) {
+export default fp(async function auth(
+  app: FastifyInstance,
+  opts: { identity: Identity; personalAccessTokens: PersonalAccessTokenService },
+) {
   const { identity } = opts
   const table: RouteAccessEntry[] = []
   app.decorate('routeAccess', table)
   app.decorateRequest('user', null)
 
   app.addHook('onRoute', (route) => {
-    const config = (route.config ?? {}) as { access?: Access }
-    for (const method of methodsOf(route)) table.push({ method, url: route.url, access: config.access })
+    const config = (route.config ?? {}) as { access?: Access; personalAccessTokens?: false }
+    for (const method of methodsOf(route)) {
+      table.push({ method, url: route.url, access: config.access, ...(config.personalAccessTokens === false ? { personalAccessTokens: false as const } : {}) })
+    }
     if (config.access === undefined && isFrameworkPublicRoute(route)) {
       route.config = { ...route.config, access: 'public' }
     }
@@ -67,8 +75,18 @@ export default fp(async function auth(app: FastifyInstance, opts: { identity: Id
     const bearer = presentedBearer(request)
     if (!bearer.sent) throw unauthorized('Authentication required: send an access token as "Authorization: Bearer <token>"', false)
     if (!bearer.token) throw unauthorized('Malformed Authorization header: expected "Bearer <token>"', true)
-    const verified = await verifyBearer(request, identity.tokens, bearer.token)
-    const user = await identity.sessions.authenticate(verified)
+    let user: AuthenticatedUser
+    if (isPersonalAccessToken(bearer.token)) {
+      // Same checks as an access token, but against the token row and the user's current state.
+      const presented = await resolvePersonalAccessToken(request, opts.personalAccessTokens, bearer.token)
+      if (!presented.ok) throw presented.error
+      if (request.routeOptions.config.personalAccessTokens === false)
+        throw forbidden('Forbidden: a personal access token cannot be used here; sign in instead')
+      user = presented.user
+    } else {
+      const verified = await verifyBearer(request, identity.tokens, bearer.token)
+      user = await identity.sessions.authenticate(verified)
+    }
     request.user = user
     if (!access.includes(user.role)) throw forbidden()
   })

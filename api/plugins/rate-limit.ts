@@ -6,6 +6,9 @@ import { ApiError } from '../errors.ts'
 import type { AccessTokens } from '../services/access-tokens.ts'
 import type { Clock } from '../services/clock.ts'
 import { presentedBearer, verifyBearer } from './bearer.ts'
+import { isPersonalAccessToken } from '../../contract/tokens.ts'
+import type { PersonalAccessTokenService } from '../services/personal-access-tokens.ts'
+import { resolvePersonalAccessToken } from './personal-access-token.ts'
 
 type IncrCallback = (error: Error | null, result?: { current: number; ttl: number }) => void
 
@@ -76,6 +79,7 @@ export interface RateLimitOptions {
   redisUrl: string | undefined
   clock: Clock
   tokens: AccessTokens
+  personalAccessTokens: PersonalAccessTokenService
 }
 
 /** Liveness and readiness probes are polled by load balancers and monitors: never limited. */
@@ -128,6 +132,10 @@ export default fp(async function rateLimits(app: FastifyInstance, opts: RateLimi
     skipOnError: true,
     keyGenerator: async (request) => {
       const bearer = presentedBearer(request)
+      if (bearer.token && isPersonalAccessToken(bearer.token)) {
+        const presented = await resolvePersonalAccessToken(request, opts.personalAccessTokens, bearer.token)
+        return presented.ok ? `api:user:${presented.user.id}` : `api:ip:${request.clientIp}`
+      }
       if (bearer.token) {
         const verified = await verifyBearer(request, opts.tokens, bearer.token)
         if (verified.ok) return `api:user:${verified.claims.sub}`

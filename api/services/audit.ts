@@ -25,6 +25,13 @@ export type AuditEventName =
   | 'user.activate'
   | 'saved_search.create'
   | 'saved_search.delete'
+  | 'device.approve'
+  | 'device.deny'
+  | 'device.replay'
+  | 'pat.create'
+  | 'pat.use_new_ip'
+  | 'pat.revoke'
+  | 'pat.expired'
 
 export interface AuditEntry {
   actorId?: string | null

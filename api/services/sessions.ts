@@ -37,6 +37,8 @@ export interface AuthenticatedUser {
   clientId: string
   /** the access token's `jti`, for logs and audit correlation */
   tokenId: string
+  /** set when the request came with a personal access token (then there is no session: sessionId is '') */
+  personalAccessTokenId?: string
 }
 
 export interface TokenPair {

@@ -12,8 +12,8 @@ await api.app.ready()
 const routes: RouteAccessEntry[] = api.app.routeAccess
 const SAMPLE_ID = '01900000-0000-7000-8000-000000000000'
 
-/** /auth/* routes that are public by design: the login flow itself and logout (which takes either token). */
-const PUBLIC_AUTH = new Set(['/auth/github', '/auth/github/callback', '/auth/token', '/auth/refresh', '/auth/logout'])
+/** /auth/* routes that are public by design: the login flows themselves and logout (which takes either token). */
+const PUBLIC_AUTH = new Set(['/auth/github', '/auth/github/callback', '/auth/token', '/auth/refresh', '/auth/logout', '/auth/device/code'])
 
 function concrete(url: string): string {
   return url.replace(/:[A-Za-z_]+/g, SAMPLE_ID)

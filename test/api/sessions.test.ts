@@ -51,7 +51,7 @@ t.test('logout-all ends every session of the user and nobody else’s', async (t
   const dave = await createTestUser(api.app, 'analyst')
   const res = await api.app.inject({ method: 'POST', url: '/auth/logout-all', headers: bearer(one.accessToken) })
   t.equal(res.statusCode, 200)
-  t.same(res.json(), { status: 'success', message: 'Logged out of all sessions', revoked: 3 })
+  t.same(res.json(), { status: 'success', message: 'Logged out of all sessions', revoked: 3, tokens_revoked: 0, tokens_remaining: 0 })
   for (const token of [one.accessToken, two.accessToken, await carol.accessToken()]) {
     t.equal((await api.app.inject({ method: 'GET', url: '/auth/me', headers: bearer(token) })).statusCode, 401)
   }

@@ -18,11 +18,22 @@ import {
   AuthorizeQuerySchema,
   CallbackBodySchema,
   CallbackQuerySchema,
+  LogoutAllBodySchema,
+  LogoutAllResponseSchema,
   MessageSchema,
   RefreshBodySchema,
   TokenBodySchema,
+  TokenErrorSchema,
   TokenResponseSchema,
 } from './schemas.ts'
+import device, { redeemDeviceCode } from './device.ts'
+import { DEVICE_CODE_GRANT_TYPE } from '../../../contract/device.ts'
+import { isPersonalAccessToken } from '../../../contract/tokens.ts'
+
+/** A personal access token is not a refresh token: say so rather than "invalid". */
+function refusePersonalAccessToken(token: string) {
+  if (isPersonalAccessToken(token)) throw unauthorized('A personal access token is not a refresh token', true)
+}
 
 const READERS = ['admin', 'analyst'] as const
 const PUBLIC = { access: 'public' as const }
@@ -73,6 +84,7 @@ const auth: FastifyPluginAsyncTypebox = async (app) => {
     reply.header('cache-control', 'no-store')
     reply.header('pragma', 'no-cache')
   })
+  await app.register(device, { prefix: '/device' })
 
   function setRefreshCookie(reply: FastifyReply, pair: TokenPair) {
     reply.setCookie(REFRESH_COOKIE, pair.refreshToken, {
@@ -163,15 +175,20 @@ const auth: FastifyPluginAsyncTypebox = async (app) => {
           'X-Portal-Client-Secret. grant_type=refresh_token with refresh_token behaves as POST /auth/refresh.',
         tags: ['auth'],
         body: TokenBodySchema,
-        response: { 200: TokenResponseSchema, 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema },
+        response: { 200: TokenResponseSchema, 400: TokenErrorSchema, 401: ErrorSchema, 403: ErrorSchema },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const body = request.body
       const context = requestContext(request)
+      if (body.grant_type === DEVICE_CODE_GRANT_TYPE) {
+        const redeemed = await redeemDeviceCode(request, reply, body)
+        return redeemed ? tokenBody(redeemed.pair, redeemed.user) : reply
+      }
       if (body.grant_type === 'refresh_token') {
         const token = body.refresh_token ?? body.refreshToken
         if (!token) throw new ApiError(400, 'Missing or empty refresh_token')
+        refusePersonalAccessToken(token)
         return tokenBody(await identity.sessions.refresh(token, context))
       }
       const header = request.headers[PORTAL_SECRET_HEADER]
@@ -204,6 +221,7 @@ const auth: FastifyPluginAsyncTypebox = async (app) => {
       const fromBody = body.refresh_token ?? body.refreshToken
       const token = fromBody || request.cookies[REFRESH_COOKIE]
       if (!token) throw new ApiError(400, 'Missing or empty refresh_token')
+      refusePersonalAccessToken(token)
       const pair = await identity.sessions.refresh(token, requestContext(request))
       if (!fromBody) setRefreshCookie(reply, pair)
       return tokenBody(pair)
@@ -238,17 +256,26 @@ const auth: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/logout-all',
     {
-      config: { access: READERS },
+      config: { access: READERS, personalAccessTokens: false },
+      preValidation: absentBodyIsEmpty,
       schema: {
-        summary: 'End every session of the signed-in user (all devices, including this one)',
+        summary: 'End every session of the signed-in user (all devices, including this one); {"revoke_tokens":true} also revokes their personal access tokens',
+        description: 'Personal access tokens are not sessions: without revoke_tokens they stay valid, and tokens_remaining says how many.',
         tags: ['auth'],
-        response: { 200: Type.Object({ status: Type.Literal('success'), message: Type.String(), revoked: Type.Integer() }) },
+        body: Type.Optional(LogoutAllBodySchema),
+        response: { 200: LogoutAllResponseSchema, 422: ErrorSchema },
       },
     },
     async (request, reply) => {
-      const revoked = await identity.sessions.logoutAll(signedIn(request), requestContext(request))
+      const user = signedIn(request)
+      const context = requestContext(request)
+      const revoked = await identity.sessions.logoutAll(user, context)
+      const tokens = await app.personalAccessTokens.afterSignOutEverywhere(user, request.body?.revoke_tokens === true, context)
       reply.clearCookie(REFRESH_COOKIE, { path: '/auth' })
-      return { status: 'success' as const, message: 'Logged out of all sessions', revoked }
+      let message = 'Logged out of all sessions'
+      if (tokens.revoked > 0) message += `; ${tokens.revoked} personal access token(s) revoked`
+      if (tokens.remaining > 0) message += `; ${tokens.remaining} personal access token(s) still valid (send {"revoke_tokens":true} to revoke them)`
+      return { status: 'success' as const, message, revoked, tokens_revoked: tokens.revoked, tokens_remaining: tokens.remaining }
     },
   )
 

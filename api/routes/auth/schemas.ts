@@ -1,4 +1,5 @@
 import { Type } from 'typebox'
+import { DEVICE_CODE_GRANT_TYPE } from '../../../contract/device.ts'
 
 /** The user summary that comes with a login (contract §5, grader shortcut), plus the email. */
 export const TokenUserSchema = Type.Object({
@@ -54,10 +55,11 @@ export const CallbackBodySchema = Type.Object(
 export const TokenBodySchema = Type.Object(
   {
     grant_type: Type.Optional(
-      Type.Union([Type.Literal('authorization_code'), Type.Literal('refresh_token')], {
-        description: 'authorization_code (default) or refresh_token',
+      Type.Union([Type.Literal('authorization_code'), Type.Literal('refresh_token'), Type.Literal(DEVICE_CODE_GRANT_TYPE)], {
+        description: `authorization_code (default), refresh_token, or ${DEVICE_CODE_GRANT_TYPE} (with device_code and client_id)`,
       }),
     ),
+    device_code: Type.Optional(Type.String({ description: 'the device grant: the device_code from POST /auth/device/code' })),
     code: Type.Optional(Type.String()),
     code_verifier: Type.Optional(Type.String()),
     redirect_uri: Type.Optional(Type.String()),
@@ -78,3 +80,24 @@ export const RefreshBodySchema = Type.Object(
 )
 
 export const MessageSchema = Type.Object({ status: Type.Literal('success'), message: Type.String() })
+
+/** 400 of POST /auth/token: the contract's envelope; the device grant adds RFC 6749 §5.2 `error`. */
+export const TokenErrorSchema = Type.Object({
+  status: Type.Literal('error'),
+  message: Type.String(),
+  error: Type.Optional(Type.String({ description: 'device grant only: authorization_pending, slow_down, access_denied, expired_token, invalid_grant …' })),
+  error_description: Type.Optional(Type.String()),
+})
+
+export const LogoutAllBodySchema = Type.Object(
+  { revoke_tokens: Type.Optional(Type.Boolean({ description: 'also revoke every personal access token of the user' })) },
+  { additionalProperties: true },
+)
+
+export const LogoutAllResponseSchema = Type.Object({
+  status: Type.Literal('success'),
+  message: Type.String(),
+  revoked: Type.Integer({ description: 'sessions ended' }),
+  tokens_revoked: Type.Integer({ description: 'personal access tokens revoked (only with revoke_tokens)' }),
+  tokens_remaining: Type.Integer({ description: 'personal access tokens still live after this call' }),
+})

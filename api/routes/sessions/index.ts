@@ -7,6 +7,8 @@ import { formatInstant } from '../../services/user-admin.ts'
 import { ErrorSchema } from '../../../contract/envelope.ts'
 
 const READERS = ['admin', 'analyst'] as const
+/** Managing sessions is a signed-in person's act: a personal access token is refused here. */
+const SIGNED_IN_PERSON = { access: READERS, personalAccessTokens: false } as const
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 const SessionSchema = Type.Object({
@@ -24,7 +26,7 @@ const sessions: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/',
     {
-      config: { access: READERS },
+      config: SIGNED_IN_PERSON,
       schema: {
         summary: 'My live sessions (devices), newest first',
         tags: ['sessions'],
@@ -53,7 +55,7 @@ const sessions: FastifyPluginAsyncTypebox = async (app) => {
   app.delete(
     '/:id',
     {
-      config: { access: READERS },
+      config: SIGNED_IN_PERSON,
       schema: {
         summary: 'End one of my sessions (an admin may end anyone’s)',
         tags: ['sessions'],

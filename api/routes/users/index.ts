@@ -8,6 +8,7 @@ import { unauthorized } from '../../services/auth-errors.ts'
 import { changeUser, toUserJson } from '../../services/user-admin.ts'
 import { ErrorSchema } from '../../../contract/envelope.ts'
 import { MeSchema, UserSchema } from '../../../contract/user.ts'
+import tokens from './tokens.ts'
 
 const READERS = ['admin', 'analyst'] as const
 const ADMINS = ['admin'] as const
@@ -40,6 +41,8 @@ const OneSchema = Type.Object({ status: Type.Literal('success'), data: UserSchem
 const IdParams = Type.Object({ id: Type.String() })
 
 const users: FastifyPluginAsyncTypebox = async (app) => {
+  await app.register(tokens)
+
   app.get(
     '/me',
     {
