@@ -14,7 +14,13 @@ export default fp(async function openapi(app: FastifyInstance) {
         description: 'Every /api/profiles* request needs the header `X-API-Version: 1`. Errors use `{"status":"error","message":…}`.',
       },
       components: {
-        securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+        securitySchemes: {
+          bearer: {
+            type: 'http',
+            scheme: 'bearer',
+            description: 'A JWT access token from /auth/token or /auth/refresh, or a personal access token (insighta_pat_…)',
+          },
+        },
       },
     },
   })
