@@ -67,7 +67,7 @@ export default fp(async function auth(app: FastifyInstance, opts: { identity: Id
     const bearer = presentedBearer(request)
     if (!bearer.sent) throw unauthorized('Authentication required: send an access token as "Authorization: Bearer <token>"', false)
     if (!bearer.token) throw unauthorized('Malformed Authorization header: expected "Bearer <token>"', true)
-    const verified = await verifyBearer(request, identity.tokens, bearer.token)
+    const verified = verifyBearer(request, identity.tokens, bearer.token)
     const user = await identity.sessions.authenticate(verified)
     request.user = user
     if (!access.includes(user.role)) throw forbidden()

@@ -129,7 +129,7 @@ export default fp(async function rateLimits(app: FastifyInstance, opts: RateLimi
     keyGenerator: async (request) => {
       const bearer = presentedBearer(request)
       if (bearer.token) {
-        const verified = await verifyBearer(request, opts.tokens, bearer.token)
+        const verified = verifyBearer(request, opts.tokens, bearer.token)
         if (verified.ok) return `api:user:${verified.claims.sub}`
       }
       return `api:ip:${request.clientIp}`
