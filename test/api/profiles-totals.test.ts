@@ -119,6 +119,25 @@ t.test('default order and sort_by=created_at walk every profile in (created_at, 
   }
 })
 
+t.test('every sort, both directions: pages in the back half (read from the other end) keep the order', async (t) => {
+  for (const column of ['age', 'name', 'gender_probability', 'country_probability'] as const) {
+    for (const order of ['asc', 'desc'] as const) {
+      const key = column === 'name' ? sql`lower(name)` : sql.ref(column)
+      const direction = sql.raw(order)
+      const seen: string[] = []
+      const expected = (await sql<{ id: string }>`SELECT id FROM profiles WHERE age >= 30
+        ORDER BY ${key} ${direction}, id ${direction}`.execute(api.db.db)).rows.map((r) => r.id)
+      for (let page = 1; page < 500; page++) {
+        const { body } = await get(`/api/profiles?limit=37&page=${page}&sort_by=${column}&order=${order}&min_age=30`)
+        seen.push(...(body.data as { id: string }[]).map((p) => p.id))
+        if (body.links.next === null) break
+      }
+      t.ok(expected.length > 100, 'enough rows for a back half')
+      t.same(seen, expected, `sort_by=${column}&order=${order}: every page in order`)
+    }
+  }
+})
+
 t.test('every total equals count(*) for random filters after inserts, deletes, imports and updates', async (t) => {
   const random = prng(13)
   const pick = <T>(items: readonly T[]) => items[Math.floor(random() * items.length)]
