@@ -6,7 +6,9 @@ import { UUID_PATTERN } from '../contract/ids.ts'
 import type { Db } from '../db/index.ts'
 import type { ApiConfig } from './config.ts'
 import auth from './plugins/auth.ts'
+import { envelopeClientErrorHandler, MAX_PARAM_LENGTH } from './plugins/client-errors.ts'
 import clientIp from './plugins/client-ip.ts'
+import emptyBody from './plugins/empty-body.ts'
 import errors from './plugins/errors.ts'
 import openapi from './plugins/openapi.ts'
 import requestLog, { genRequestId, loggerOptions, quietLogController } from '../platform/request-log.ts'
@@ -66,7 +68,8 @@ export async function buildApiApp(deps: ApiDeps) {
     // a hop count is valid for proxy-addr even though Fastify's types only list the other forms
     trustProxy: config.trustProxy as boolean | string | string[],
     bodyLimit: config.bodyLimitBytes,
-    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: MAX_PARAM_LENGTH },
+    clientErrorHandler: envelopeClientErrorHandler,
   }).withTypeProvider<TypeBoxTypeProvider>()
   app.setValidatorCompiler(validatorCompiler())
   // A JSON API: a text/plain body is a 415, not a string that fails validation later.
@@ -98,6 +101,7 @@ export async function buildApiApp(deps: ApiDeps) {
   if (config.auth.testCodeEnabled) app.log.warn('AUTH_TEST_CODE_ENABLED: the grader shortcut (code=test_code) is ON — never in production')
 
   await app.register(errors)
+  await app.register(emptyBody)
   await app.register(requestLog)
   await app.register(cors, {
     origin: '*',

@@ -46,5 +46,7 @@ declare module 'fastify' {
      * (fail closed), and a test enumerates the routes.
      */
     access?: Access
+    /** the 404 message for a malformed path parameter (e.g. "Profile not found"); default "Not found" */
+    notFound?: string
   }
 }

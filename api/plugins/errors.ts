@@ -1,20 +1,28 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import FindMyWay, { type HTTPMethod } from 'find-my-way'
+import { SAFE_TEXT_PATTERN } from '../../contract/text.ts'
 import { ApiError, isDatabaseUnavailable } from '../errors.ts'
 
 function send(reply: FastifyReply, status: number, message: string, extra: Record<string, unknown> = {}) {
   return reply.code(status).type('application/json; charset=utf-8').send({ status: 'error', message, ...extra })
 }
 
-function validationMessage(error: FastifyError): { status: number; message: string } {
+function validationMessage(error: FastifyError, request: FastifyRequest): { status: number; message: string } {
   const context = error.validationContext
+  const first = error.validation?.[0]
   if (context === 'querystring') return { status: 422, message: 'Invalid query parameters' }
+  // A malformed id is an unknown one (contract §3: "404 also for a malformed id").
+  if (context === 'params') return { status: 404, message: request.routeOptions.config.notFound ?? 'Not found' }
   if (context === 'body') {
-    const first = error.validation?.[0]
+    if (request.body === undefined) return { status: 400, message: 'Missing request body' }
     if (first?.keyword === 'required') {
       const field = String((first.params as { missingProperty?: unknown }).missingProperty ?? 'field')
       return { status: 400, message: `Missing or empty ${field}` }
+    }
+    if (first?.keyword === 'pattern' && (first.params as { pattern?: unknown }).pattern === SAFE_TEXT_PATTERN) {
+      const field = first.instancePath.replace(/^\//, '') || 'body'
+      return { status: 422, message: `Invalid ${field}: control characters are not allowed` }
     }
     return { status: 422, message: 'Invalid type' }
   }
@@ -101,7 +109,7 @@ export default fp(async function errors(app: FastifyInstance) {
     }
     const fe = error as FastifyError
     if (fe.validation) {
-      const { status, message } = validationMessage(fe)
+      const { status, message } = validationMessage(fe, request)
       return send(reply, status, message)
     }
     if (isDatabaseUnavailable(error)) {

@@ -15,6 +15,7 @@ import {
   normaliseQuery,
 } from '../../../contract/profile-query.ts'
 import { StatsSchema } from '../../../contract/profile-stats.ts'
+import { SafeText } from '../../../contract/text.ts'
 import { ApiError, invalidQuery, missingQuery, profileNotFound } from '../../errors.ts'
 import { rejectStaticPathOnParametricRoute } from '../../plugins/errors.ts'
 import { csvLine } from '../../services/csv.ts'
@@ -24,7 +25,7 @@ import importRoutes from './import.ts'
 
 const READERS = ['admin', 'analyst'] as const
 const ADMINS = ['admin'] as const
-const IdParamsSchema = Type.Object({ id: Type.String() })
+const IdParamsSchema = Type.Object({ id: SafeText() })
 
 async function normaliseQueryHook(request: FastifyRequest) {
   const check = normaliseQuery(request.query as Record<string, unknown>)
@@ -136,7 +137,7 @@ const profiles: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/:id',
     {
-      config: { access: READERS },
+      config: { access: READERS, notFound: 'Profile not found' },
       onRequest: rejectStaticPathOnParametricRoute,
       schema: {
         summary: 'One profile',
@@ -159,7 +160,7 @@ const profiles: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         summary: 'Create a profile by name, enriched through Genderize, Agify and Nationalize',
         tags: ['profiles'],
-        body: Type.Object({ name: Type.String({ description: `1–${MAX_NAME_LENGTH} characters after trimming` }) }),
+        body: Type.Object({ name: SafeText({ description: `1–${MAX_NAME_LENGTH} characters after trimming` }) }),
         response: {
           200: Type.Object({ status: Type.Literal('success'), message: Type.String(), data: ProfileSchema }),
           201: Type.Object({ status: Type.Literal('success'), data: ProfileSchema }),
@@ -183,7 +184,7 @@ const profiles: FastifyPluginAsyncTypebox = async (app) => {
   app.delete(
     '/:id',
     {
-      config: { access: ADMINS },
+      config: { access: ADMINS, notFound: 'Profile not found' },
       onRequest: rejectStaticPathOnParametricRoute,
       schema: {
         summary: 'Delete a profile',
