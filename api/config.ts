@@ -28,7 +28,8 @@ export const ApiEnvSchema = Type.Object({
   ACCESS_TOKEN_TTL_SECONDS: Type.Integer({ minimum: 10, maximum: 3600, default: 180 }),
   REFRESH_TOKEN_IDLE_SECONDS: Type.Integer({ minimum: 30, maximum: 30 * 86400, default: 300 }),
   SESSION_ABSOLUTE_SECONDS: Type.Integer({ minimum: 60, maximum: 365 * 86400, default: 7 * 86400 }),
-  REFRESH_RETRY_WINDOW_SECONDS: Type.Integer({ minimum: 0, maximum: 60, default: 10 }),
+  /** 0 = off: a refresh token is strictly single use (contract §5) */
+  REFRESH_RETRY_WINDOW_SECONDS: Type.Integer({ minimum: 0, maximum: 60, default: 0 }),
   AUTH_CACHE_TTL_MS: Type.Integer({ minimum: 0, maximum: 5000, default: 2000 }),
   AUTH_CODE_TTL_SECONDS: Type.Integer({ minimum: 5, maximum: 60, default: 60 }),
   LOGIN_STATE_TTL_SECONDS: Type.Integer({ minimum: 60, maximum: 3600, default: 600 }),

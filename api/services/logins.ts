@@ -297,8 +297,9 @@ export class LoginService {
   /**
    * `POST /auth/token` with grant_type authorization_code (the default). The client authenticates
    * first (a confidential client's secret is checked before the code is touched, so a stolen code
-   * alone cannot even burn it); then the code is consumed atomically and every binding checked. Any
-   * failure after consumption ends the session the code created; a replayed code does too.
+   * alone cannot even burn it), and a code issued to another client is refused untouched; then the
+   * code is consumed atomically and every binding checked. Any failure after consumption ends the
+   * session the code created; a replayed code does too.
    */
   async redeem(body: TokenRequest, credentials: ClientCredentials, context: RequestContext): Promise<LoginResult> {
     for (const field of ['code', 'code_verifier', 'redirect_uri', 'client_id'] as const) {
@@ -320,6 +321,14 @@ export class LoginService {
 
     const now = this.now()
     const codeHash = sha256Hex(code)
+    // Looked up before it is consumed: a code presented by the wrong client (the portal's code under
+    // client_id=insighta-cli) is refused without burning it, so the rightful client's redemption
+    // still works. (The client's own credentials were checked above, also before any consumption.)
+    const issued = await findAuthCode(this.deps.db.db, codeHash)
+    if (issued && issued.used_at === null && issued.client_id !== clientId) {
+      await this.failure(context, 'code_client_mismatch', { clientId })
+      throw badRequest('Code was issued to another client')
+    }
     const row = await consumeAuthCode(this.deps.db.db, codeHash, now)
     if (!row) {
       const used = await findAuthCode(this.deps.db.db, codeHash)
