@@ -44,6 +44,8 @@ export const ApiEnvSchema = Type.Object({
   ADMIN_GITHUB_LOGINS: Type.String({ default: '' }),
   ADMIN_GITHUB_IDS: Type.String({ pattern: '^[0-9, ]*$', default: '' }),
   AUTH_TEST_CODE_ENABLED: Type.Boolean({ default: false }),
+  /** read for one purpose only: NODE_ENV=production also refuses the test-code shortcut */
+  NODE_ENV: Type.Optional(Type.String()),
   RATE_LIMIT_AUTH_PER_MINUTE: Type.Integer({ minimum: 1, default: 10 }),
   RATE_LIMIT_API_PER_MINUTE: Type.Integer({ minimum: 1, default: 60 }),
   RATE_LIMIT_WINDOW_SECONDS: Type.Integer({ minimum: 1, maximum: 3600, default: 60 }),
@@ -145,6 +147,9 @@ function checkProduction(e: ReturnType<typeof parseEnv<typeof ApiEnvSchema>>): s
 export function loadApiConfig(env: Record<string, string | undefined> = process.env): ApiConfig {
   const e = parseEnv(ApiEnvSchema, env)
   const problems = checkProduction(e)
+  // Whatever DEPLOYMENT_ENV says: a process started as production never runs the grader shortcut.
+  if (e.NODE_ENV === 'production' && e.AUTH_TEST_CODE_ENABLED && e.DEPLOYMENT_ENV !== 'production')
+    problems.push('AUTH_TEST_CODE_ENABLED: refused when NODE_ENV=production')
   if (problems.length > 0) throw new Error(`invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`)
   const jwtSecret = e.JWT_SECRET ?? randomBytes(32).toString('base64url')
   return {

@@ -26,7 +26,9 @@ function cliQuery(overrides: Record<string, string | undefined> = {}): Record<st
 async function authorize(query: Record<string, string>) {
   const response = await fetch(`${url}/auth/github?${new URLSearchParams(query)}`, { redirect: 'manual' })
   const text = await response.text()
-  return { status: response.status, location: response.headers.get('location'), body: text ? JSON.parse(text) : null }
+  // A plain login's state is bound to the browser by a cookie (login CSRF); a client's login sets none.
+  const cookie = response.headers.getSetCookie().find((c) => c.startsWith('insighta_login_state='))?.split(';')[0] ?? ''
+  return { status: response.status, location: response.headers.get('location'), body: text ? JSON.parse(text) : null, cookie }
 }
 
 t.test('authorization requests are validated completely before any redirect (no open redirect)', async (t) => {
@@ -181,7 +183,7 @@ t.test('GitHub says no or breaks', async (t) => {
   const plain = await authorize({})
   const plainBack = new URL(await github.approve(plain.location ?? '', 'octo-analyst'))
   github.failNextTokenExchange('error')
-  const rejected = await fetch(`${url}${plainBack.pathname}${plainBack.search}`)
+  const rejected = await fetch(`${url}${plainBack.pathname}${plainBack.search}`, { headers: { cookie: plain.cookie } })
   t.equal(rejected.status, 401)
   t.match(rejected.headers.get('www-authenticate'), /^Bearer realm="insighta"/)
 
@@ -189,7 +191,7 @@ t.test('GitHub says no or breaks', async (t) => {
     const again = await authorize({})
     const back = new URL(await github.approve(again.location ?? '', 'octo-analyst'))
     github.failNextTokenExchange(fault)
-    const broken = await fetch(`${url}${back.pathname}${back.search}`)
+    const broken = await fetch(`${url}${back.pathname}${back.search}`, { headers: { cookie: again.cookie } })
     t.equal(broken.status, 502, `GitHub ${fault}`)
     t.same(await broken.json(), { status: 'error', message: 'GitHub returned an invalid response' })
   }

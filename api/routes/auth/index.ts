@@ -33,6 +33,9 @@ async function absentBodyIsEmpty(request: FastifyRequest) {
 }
 /** The body-less refresh form for browser clients on the API's own origin (e.g. /docs). */
 export const REFRESH_COOKIE = 'refresh_token'
+/** Binds a plain login's state to the browser that started it (login CSRF); lives as long as the state. */
+export const LOGIN_STATE_COOKIE = 'insighta_login_state'
+const LOGIN_STATE_COOKIE_PATH = '/auth/github/callback'
 
 function tokenBody(pair: TokenPair, user?: UserRow) {
   return {
@@ -100,13 +103,25 @@ const auth: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const location = await identity.logins.start(request.query, requestContext(request))
+      const { location, browserState } = await identity.logins.start(request.query, requestContext(request))
+      if (browserState !== undefined) {
+        reply.setCookie(LOGIN_STATE_COOKIE, browserState, {
+          path: LOGIN_STATE_COOKIE_PATH,
+          httpOnly: true,
+          // Lax, not Strict: the cookie must come back on GitHub's top-level redirect to the callback.
+          sameSite: 'lax',
+          secure: secureCookie,
+          maxAge: identity.config.loginStateTtlSeconds,
+        })
+      }
       return reply.redirect(location, 302)
     },
   )
 
   async function callback(request: FastifyRequest, reply: FastifyReply, params: { code?: string; state?: string; error?: string }) {
-    const outcome = await identity.logins.callback(params, requestContext(request))
+    const browserState = request.cookies[LOGIN_STATE_COOKIE]
+    if (browserState !== undefined) reply.clearCookie(LOGIN_STATE_COOKIE, { path: LOGIN_STATE_COOKIE_PATH })
+    const outcome = await identity.logins.callback(params, requestContext(request), browserState)
     if (outcome.kind === 'redirect') return reply.redirect(outcome.location, 302)
     setRefreshCookie(reply, outcome.pair)
     return reply.code(200).send(tokenBody(outcome.pair, outcome.user))
