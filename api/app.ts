@@ -1,7 +1,7 @@
 import cors from '@fastify/cors'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Ajv } from 'ajv'
-import Fastify, { type FastifyServerOptions } from 'fastify'
+import Fastify, { type FastifyBaseLogger, type FastifyServerOptions } from 'fastify'
 import { UUID_PATTERN } from '../contract/ids.ts'
 import type { Db } from '../db/index.ts'
 import type { ApiConfig } from './config.ts'
@@ -11,7 +11,7 @@ import clientIp from './plugins/client-ip.ts'
 import emptyBody from './plugins/empty-body.ts'
 import errors from './plugins/errors.ts'
 import openapi from './plugins/openapi.ts'
-import requestLog, { genRequestId, loggerOptions, quietLogController } from '../platform/request-log.ts'
+import requestLog, { createLoggers, genRequestId, quietLogController } from '../platform/request-log.ts'
 import rateLimits from './plugins/rate-limit.ts'
 import versionHeader from './plugins/version-header.ts'
 import authRoutes from './routes/auth/index.ts'
@@ -61,8 +61,11 @@ export async function buildApiApp(deps: ApiDeps) {
   if (config.deployment === 'production' && config.auth.testCodeEnabled) {
     throw new Error('AUTH_TEST_CODE_ENABLED is refused in production')
   }
+  const loggers =
+    deps.logger === undefined ? createLoggers({ level: config.logLevel, format: config.logFormat, stream: deps.logStream }) : undefined
   const app = Fastify({
-    logger: deps.logger ?? { ...loggerOptions(config.logLevel), ...(deps.logStream ? { stream: deps.logStream } : {}) },
+    // the pino instance, typed as Fastify's base logger so the app keeps its usual instance type
+    ...(loggers ? { loggerInstance: loggers.logger as FastifyBaseLogger } : { logger: deps.logger }),
     logController: quietLogController(),
     genReqId: genRequestId,
     // a hop count is valid for proxy-addr even though Fastify's types only list the other forms
@@ -102,7 +105,7 @@ export async function buildApiApp(deps: ApiDeps) {
 
   await app.register(errors)
   await app.register(emptyBody)
-  await app.register(requestLog)
+  await app.register(requestLog, { access: loggers?.access })
   await app.register(cors, {
     origin: '*',
     credentials: false,

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { Type } from 'typebox'
 import { csvList, parseEnv, parseTrustProxy, SharedEnvProperties } from '../platform/env-schema.ts'
+import type { LogFormat } from '../platform/request-log.ts'
 
 /** Every variable the API reads; .env.example documents each one. Only this module reads the env. */
 export const ApiEnvSchema = Type.Object({
@@ -59,6 +60,7 @@ export interface ApiConfig {
   host: string
   port: number
   logLevel: string
+  logFormat: LogFormat
   /** false, true, a hop count, or a list of trusted proxy addresses/CIDRs */
   trustProxy: boolean | number | string[]
   /** undefined = the embedded database under dataDir */
@@ -157,6 +159,7 @@ export function loadApiConfig(env: Record<string, string | undefined> = process.
     host: e.HOST,
     port: e.PORT,
     logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT,
     trustProxy: parseTrustProxy(e.TRUST_PROXY),
     databaseUrl: e.DATABASE_URL,
     dataDir: e.DATA_DIR,

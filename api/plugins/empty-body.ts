@@ -4,17 +4,15 @@ import fp from 'fastify-plugin'
 /**
  * An empty body is no body, whatever its Content-Type says. Clients that share one headers dict for
  * every call (Python `requests`, many SDKs) send `Content-Type: application/json` with `DELETE` or a
- * body-less `POST`; those must behave exactly as without the header. A request without body bytes drops
- * its Content-Type before Fastify picks a parser, and a JSON body that turns out empty (chunked
- * framing) parses to `undefined`. Routes that need a body still answer their own contract errors
+ * body-less `POST`; those must behave exactly as without the header. A request declaring
+ * `Content-Length: 0` drops its Content-Type before Fastify picks a parser, and a JSON body that
+ * turns out empty (chunked framing, no length) parses to `undefined`. Routes that need a body still answer their own contract errors
  * (the error handler: `400 "Missing request body"` when a body schema meets no body).
  */
 export default fp(async function emptyBody(app: FastifyInstance) {
   app.addHook('onRequest', (request, _reply, done) => {
     const headers = request.raw.headers
-    const length = headers['content-length']
-    // Without Content-Length and Transfer-Encoding a request has no body (RFC 9112 §6.3).
-    if (headers['content-type'] !== undefined && (length === '0' || length === undefined) && headers['transfer-encoding'] === undefined) {
+    if (headers['content-type'] !== undefined && headers['content-length'] === '0' && headers['transfer-encoding'] === undefined) {
       delete headers['content-type']
     }
     done()

@@ -29,6 +29,12 @@ function validationMessage(error: FastifyError, request: FastifyRequest): { stat
   return { status: 422, message: 'Invalid request' }
 }
 
+/** Whether the client's connection is gone: the request stream was destroyed before it completed, or the socket is closed. */
+function clientGone(request: FastifyRequest): boolean {
+  const raw = request.raw
+  return (raw.destroyed && !raw.complete) || raw.socket?.destroyed === true
+}
+
 function methodNotAllowed(reply: FastifyReply, allowed: Set<string>) {
   const methods = new Set(allowed)
   if (methods.has('GET')) methods.add('HEAD')
@@ -112,8 +118,15 @@ export default fp(async function errors(app: FastifyInstance) {
       const { status, message } = validationMessage(fe, request)
       return send(reply, status, message)
     }
+    if (clientGone(request)) {
+      // The client hung up (an upload cut short, a download abandoned): its "ECONNRESET aborted" is
+      // neither a database outage nor a bug, and nobody is left to answer. The access line records
+      // the request's end (499, aborted).
+      request.log.info({ err: { message: error.message, code: fe.code } }, 'client went away before the answer')
+      return send(reply, 499, 'Client closed the request')
+    }
     if (isDatabaseUnavailable(error)) {
-      request.log.error({ reqId: request.id, err: { message: error.message, code: fe.code } }, 'database unavailable')
+      request.log.error({ err: { message: error.message, code: fe.code } }, 'database unavailable')
       reply.header('retry-after', '5')
       return send(reply, 503, 'Service temporarily unavailable: the database cannot be reached', {
         request_id: request.id,
@@ -137,7 +150,7 @@ export default fp(async function errors(app: FastifyInstance) {
       if (error instanceof SyntaxError) return send(reply, 400, 'Request body is not valid JSON')
       return send(reply, status, error.message || 'Bad request')
     }
-    request.log.error({ reqId: request.id, err: error }, 'unhandled error')
+    request.log.error({ err: error }, 'unhandled error')
     return send(reply, 500, 'Internal server error', { request_id: request.id })
   })
 })
