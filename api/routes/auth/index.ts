@@ -99,7 +99,7 @@ const auth: FastifyPluginAsyncTypebox = async (app) => {
           'redirects to redirect_uri with a one-time code and the client’s state. Every problem is a 400 before any redirect.',
         tags: ['auth'],
         querystring: AuthorizeQuerySchema,
-        response: { 302: Type.Null({ description: 'Location: GitHub’s authorize URL' }), 400: ErrorSchema, 503: ErrorSchema },
+        response: { 302: Type.Null({ description: 'Location: GitHub’s authorize URL' }), 400: ErrorSchema, 422: ErrorSchema, 503: ErrorSchema },
       },
     },
     async (request, reply) => {
@@ -133,6 +133,7 @@ const auth: FastifyPluginAsyncTypebox = async (app) => {
     400: ErrorSchema,
     401: ErrorSchema,
     403: ErrorSchema,
+    422: ErrorSchema,
     502: ErrorSchema,
   }
 
@@ -178,7 +179,7 @@ const auth: FastifyPluginAsyncTypebox = async (app) => {
           'X-Portal-Client-Secret. grant_type=refresh_token with refresh_token behaves as POST /auth/refresh.',
         tags: ['auth'],
         body: TokenBodySchema,
-        response: { 200: TokenResponseSchema, 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema },
+        response: { 200: TokenResponseSchema, 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 422: ErrorSchema },
       },
     },
     async (request) => {
@@ -207,11 +208,12 @@ const auth: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         summary: 'Rotate a refresh token: {"refresh_token"} or {"refreshToken"} (or the refresh_token cookie) → a new pair',
         description:
-          'Single use. An exact retry by the same client within REFRESH_RETRY_WINDOW_SECONDS returns the same new refresh ' +
-          'token (with a fresh access token); any other reuse revokes the whole session. Reuse, expired or revoked → 401.',
+          'Strictly single use: presenting a used refresh token again, even at once from the same client, is a 401 and ' +
+          'revokes the whole session. Only when REFRESH_RETRY_WINDOW_SECONDS is set (off by default) does an exact retry by ' +
+          'the same client within it return the same new refresh token. Reuse, expired or revoked → 401.',
         tags: ['auth'],
         body: Type.Optional(RefreshBodySchema),
-        response: { 200: TokenResponseSchema, 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema },
+        response: { 200: TokenResponseSchema, 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 422: ErrorSchema },
       },
     },
     async (request, reply) => {
@@ -235,7 +237,7 @@ const auth: FastifyPluginAsyncTypebox = async (app) => {
         description: 'An expired access token or an already-rotated refresh token still identifies its session.',
         tags: ['auth'],
         body: Type.Optional(RefreshBodySchema),
-        response: { 200: MessageSchema, 401: ErrorSchema },
+        response: { 200: MessageSchema, 401: ErrorSchema, 422: ErrorSchema },
       },
     },
     async (request, reply) => {
