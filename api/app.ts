@@ -1,15 +1,17 @@
 import cors from '@fastify/cors'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Ajv } from 'ajv'
-import Fastify, { type FastifyServerOptions } from 'fastify'
+import Fastify, { type FastifyBaseLogger, type FastifyServerOptions } from 'fastify'
 import { UUID_PATTERN } from '../contract/ids.ts'
 import type { Db } from '../db/index.ts'
 import type { ApiConfig } from './config.ts'
 import auth from './plugins/auth.ts'
+import { envelopeClientErrorHandler, MAX_PARAM_LENGTH } from './plugins/client-errors.ts'
 import clientIp from './plugins/client-ip.ts'
+import emptyBody from './plugins/empty-body.ts'
 import errors from './plugins/errors.ts'
 import openapi from './plugins/openapi.ts'
-import requestLog, { genRequestId, loggerOptions, quietLogController } from '../platform/request-log.ts'
+import requestLog, { createLoggers, genRequestId, quietLogController } from '../platform/request-log.ts'
 import rateLimits from './plugins/rate-limit.ts'
 import versionHeader from './plugins/version-header.ts'
 import authRoutes from './routes/auth/index.ts'
@@ -63,14 +65,18 @@ export async function buildApiApp(deps: ApiDeps) {
   if (config.deployment === 'production' && config.auth.testCodeEnabled) {
     throw new Error('AUTH_TEST_CODE_ENABLED is refused in production')
   }
+  const loggers =
+    deps.logger === undefined ? createLoggers({ level: config.logLevel, format: config.logFormat, stream: deps.logStream }) : undefined
   const app = Fastify({
-    logger: deps.logger ?? { ...loggerOptions(config.logLevel), ...(deps.logStream ? { stream: deps.logStream } : {}) },
+    // the pino instance, typed as Fastify's base logger so the app keeps its usual instance type
+    ...(loggers ? { loggerInstance: loggers.logger as FastifyBaseLogger } : { logger: deps.logger }),
     logController: quietLogController(),
     genReqId: genRequestId,
     // a hop count is valid for proxy-addr even though Fastify's types only list the other forms
     trustProxy: config.trustProxy as boolean | string | string[],
     bodyLimit: config.bodyLimitBytes,
-    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: MAX_PARAM_LENGTH },
+    clientErrorHandler: envelopeClientErrorHandler,
   }).withTypeProvider<TypeBoxTypeProvider>()
   app.setValidatorCompiler(validatorCompiler())
   // A JSON API: a text/plain body is a 415, not a string that fails validation later.
@@ -122,7 +128,8 @@ export async function buildApiApp(deps: ApiDeps) {
   if (config.auth.testCodeEnabled) app.log.warn('AUTH_TEST_CODE_ENABLED: the grader shortcut (code=test_code) is ON — never in production')
 
   await app.register(errors)
-  await app.register(requestLog)
+  await app.register(emptyBody)
+  await app.register(requestLog, { access: loggers?.access })
   await app.register(cors, {
     origin: '*',
     credentials: false,

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { Type } from 'typebox'
 import { csvList, parseEnv, parseTrustProxy, SharedEnvProperties } from '../platform/env-schema.ts'
+import type { LogFormat } from '../platform/request-log.ts'
 
 /** Every variable the API reads; .env.example documents each one. Only this module reads the env. */
 export const ApiEnvSchema = Type.Object({
@@ -28,7 +29,8 @@ export const ApiEnvSchema = Type.Object({
   ACCESS_TOKEN_TTL_SECONDS: Type.Integer({ minimum: 10, maximum: 3600, default: 180 }),
   REFRESH_TOKEN_IDLE_SECONDS: Type.Integer({ minimum: 30, maximum: 30 * 86400, default: 300 }),
   SESSION_ABSOLUTE_SECONDS: Type.Integer({ minimum: 60, maximum: 365 * 86400, default: 7 * 86400 }),
-  REFRESH_RETRY_WINDOW_SECONDS: Type.Integer({ minimum: 0, maximum: 60, default: 10 }),
+  /** 0 = off: a refresh token is strictly single use (contract §5) */
+  REFRESH_RETRY_WINDOW_SECONDS: Type.Integer({ minimum: 0, maximum: 60, default: 0 }),
   AUTH_CACHE_TTL_MS: Type.Integer({ minimum: 0, maximum: 5000, default: 2000 }),
   AUTH_CODE_TTL_SECONDS: Type.Integer({ minimum: 5, maximum: 60, default: 60 }),
   LOGIN_STATE_TTL_SECONDS: Type.Integer({ minimum: 60, maximum: 3600, default: 600 }),
@@ -43,6 +45,8 @@ export const ApiEnvSchema = Type.Object({
   ADMIN_GITHUB_LOGINS: Type.String({ default: '' }),
   ADMIN_GITHUB_IDS: Type.String({ pattern: '^[0-9, ]*$', default: '' }),
   AUTH_TEST_CODE_ENABLED: Type.Boolean({ default: false }),
+  /** read for one purpose only: NODE_ENV=production also refuses the test-code shortcut */
+  NODE_ENV: Type.Optional(Type.String()),
   RATE_LIMIT_AUTH_PER_MINUTE: Type.Integer({ minimum: 1, default: 10 }),
   RATE_LIMIT_API_PER_MINUTE: Type.Integer({ minimum: 1, default: 60 }),
   RATE_LIMIT_WINDOW_SECONDS: Type.Integer({ minimum: 1, maximum: 3600, default: 60 }),
@@ -66,6 +70,7 @@ export interface ApiConfig {
   host: string
   port: number
   logLevel: string
+  logFormat: LogFormat
   /** false, true, a hop count, or a list of trusted proxy addresses/CIDRs */
   trustProxy: boolean | number | string[]
   /** undefined = the embedded database under dataDir */
@@ -175,6 +180,9 @@ export function loadApiConfig(env: Record<string, string | undefined> = process.
   const e = parseEnv(ApiEnvSchema, env)
   const problems = checkProduction(e)
   if (e.PAT_DEFAULT_EXPIRY_DAYS > e.PAT_MAX_EXPIRY_DAYS) problems.push('PAT_DEFAULT_EXPIRY_DAYS: must not exceed PAT_MAX_EXPIRY_DAYS')
+  // Whatever DEPLOYMENT_ENV says: a process started as production never runs the grader shortcut.
+  if (e.NODE_ENV === 'production' && e.AUTH_TEST_CODE_ENABLED && e.DEPLOYMENT_ENV !== 'production')
+    problems.push('AUTH_TEST_CODE_ENABLED: refused when NODE_ENV=production')
   if (problems.length > 0) throw new Error(`invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`)
   const jwtSecret = e.JWT_SECRET ?? randomBytes(32).toString('base64url')
   return {
@@ -182,6 +190,7 @@ export function loadApiConfig(env: Record<string, string | undefined> = process.
     host: e.HOST,
     port: e.PORT,
     logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT,
     trustProxy: parseTrustProxy(e.TRUST_PROXY),
     databaseUrl: e.DATABASE_URL,
     dataDir: e.DATA_DIR,

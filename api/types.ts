@@ -59,5 +59,7 @@ declare module 'fastify' {
      * management (signing out everywhere, creating tokens, approving devices) needs a signed-in person.
      */
     personalAccessTokens?: false
+    /** the 404 message for a malformed path parameter (e.g. "Profile not found"); default "Not found" */
+    notFound?: string
   }
 }

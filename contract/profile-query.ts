@@ -7,6 +7,7 @@
 import { Type, type Static } from 'typebox'
 import { AgeGroupSchema, GenderSchema, ProfileSchema } from './profile.ts'
 import { canonicalFilter, type ProfileFilter } from './profile-filter.ts'
+import { SafeText } from './text.ts'
 
 export const MAX_LIMIT = 50
 export const DEFAULT_LIMIT = 10
@@ -72,7 +73,7 @@ export type ListQuery = Static<typeof ListQuerySchema>
 
 export const SearchQuerySchema = Type.Object(
   {
-    q: Type.String({ maxLength: MAX_QUERY_LENGTH, description: 'plain-English query, e.g. "young males from nigeria"' }),
+    q: SafeText({ maxLength: MAX_QUERY_LENGTH, description: 'plain-English query, e.g. "young males from nigeria"' }),
     ...PagingQuerySchema.properties,
   },
   { additionalProperties: true },

@@ -4,8 +4,8 @@ import cookie from '@fastify/cookie'
 import formbody from '@fastify/formbody'
 import multipart from '@fastify/multipart'
 import fastifyStatic from '@fastify/static'
-import Fastify, { type FastifyServerOptions } from 'fastify'
-import requestLog, { genRequestId, loggerOptions, quietLogController } from '../platform/request-log.ts'
+import Fastify, { type FastifyBaseLogger, type FastifyServerOptions } from 'fastify'
+import requestLog, { createLoggers, genRequestId, quietLogController } from '../platform/request-log.ts'
 import { deleteExpiredPortalSessions } from '../db/repositories/portal-sessions.ts'
 import type { Db } from '../db/index.ts'
 import { ApiClient } from './api-client.ts'
@@ -44,8 +44,10 @@ export interface PortalDeps {
 export async function buildPortalApp(deps: PortalDeps) {
   const { config } = deps
   const now = deps.now ?? (() => new Date())
+  const loggers = deps.logger === undefined ? createLoggers({ level: config.logLevel, format: config.logFormat }) : undefined
   const app = Fastify({
-    logger: deps.logger ?? loggerOptions(config.logLevel),
+    // the pino instance, typed as Fastify's base logger so the app keeps its usual instance type
+    ...(loggers ? { loggerInstance: loggers.logger as FastifyBaseLogger } : { logger: deps.logger }),
     logController: quietLogController(),
     genReqId: genRequestId,
     // a hop count is valid for proxy-addr even though Fastify's types only list the other forms
@@ -80,7 +82,7 @@ export async function buildPortalApp(deps: PortalDeps) {
     api.close()
   })
 
-  await app.register(requestLog)
+  await app.register(requestLog, { access: loggers?.access })
   await app.register(securityHeaders)
   await app.register(cookie)
   await app.register(formbody, { bodyLimit: 64 * 1024 })

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { Type } from 'typebox'
 import { parseEnv, parseTrustProxy, SharedEnvProperties } from '../platform/env-schema.ts'
+import type { LogFormat } from '../platform/request-log.ts'
 
 /** Every variable the portal reads; .env.example documents each one. Only this module reads the env. */
 export const PortalEnvSchema = Type.Object({
@@ -51,6 +52,7 @@ export interface PortalConfig {
   sessionCacheMs: number
   uploadLimitBytes: number
   logLevel: string
+  logFormat: LogFormat
   trustProxy: boolean | number | string[]
   databaseUrl: string | undefined
   dataDir: string
@@ -94,6 +96,7 @@ export function loadPortalConfig(env: Record<string, string | undefined> = proce
     sessionCacheMs: e.PORTAL_SESSION_CACHE_MS,
     uploadLimitBytes: e.PORTAL_UPLOAD_LIMIT_BYTES,
     logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT,
     trustProxy: parseTrustProxy(e.TRUST_PROXY),
     databaseUrl: e.DATABASE_URL,
     dataDir: e.DATA_DIR,

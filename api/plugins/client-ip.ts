@@ -5,6 +5,7 @@ import type { RequestContext } from '../services/audit.ts'
 import type { ClientRegistry } from '../services/clients.ts'
 
 import { PORTAL_CLIENT_HEADERS } from '../../contract/headers.ts'
+import { stripControlCharacters } from '../../contract/text.ts'
 
 export const PORTAL_SECRET_HEADER = PORTAL_CLIENT_HEADERS.clientSecret
 export const END_USER_IP_HEADER = PORTAL_CLIENT_HEADERS.endUserIp
@@ -24,7 +25,8 @@ function forwardedEndUser(request: FastifyRequest): string | undefined {
 /** What the audit log and session listings record about a request. */
 export function requestContext(request: FastifyRequest): RequestContext {
   const userAgent = header(request, 'user-agent')
-  return { ip: request.clientIp, userAgent: userAgent ?? null, requestId: request.id }
+  // Recorded, not refused: a control character in a User-Agent must not fail a login's insert.
+  return { ip: request.clientIp, userAgent: userAgent === undefined ? null : stripControlCharacters(userAgent), requestId: request.id }
 }
 
 /**

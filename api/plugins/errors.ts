@@ -1,24 +1,38 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import FindMyWay, { type HTTPMethod } from 'find-my-way'
+import { SAFE_TEXT_PATTERN } from '../../contract/text.ts'
 import { ApiError, isDatabaseUnavailable } from '../errors.ts'
 
 function send(reply: FastifyReply, status: number, message: string, extra: Record<string, unknown> = {}) {
   return reply.code(status).type('application/json; charset=utf-8').send({ status: 'error', message, ...extra })
 }
 
-function validationMessage(error: FastifyError): { status: number; message: string } {
+function validationMessage(error: FastifyError, request: FastifyRequest): { status: number; message: string } {
   const context = error.validationContext
+  const first = error.validation?.[0]
   if (context === 'querystring') return { status: 422, message: 'Invalid query parameters' }
+  // A malformed id is an unknown one (contract §3: "404 also for a malformed id").
+  if (context === 'params') return { status: 404, message: request.routeOptions.config.notFound ?? 'Not found' }
   if (context === 'body') {
-    const first = error.validation?.[0]
+    if (request.body === undefined) return { status: 400, message: 'Missing request body' }
     if (first?.keyword === 'required') {
       const field = String((first.params as { missingProperty?: unknown }).missingProperty ?? 'field')
       return { status: 400, message: `Missing or empty ${field}` }
     }
+    if (first?.keyword === 'pattern' && (first.params as { pattern?: unknown }).pattern === SAFE_TEXT_PATTERN) {
+      const field = first.instancePath.replace(/^\//, '') || 'body'
+      return { status: 422, message: `Invalid ${field}: control characters are not allowed` }
+    }
     return { status: 422, message: 'Invalid type' }
   }
   return { status: 422, message: 'Invalid request' }
+}
+
+/** Whether the client's connection is gone: the request stream was destroyed before it completed, or the socket is closed. */
+function clientGone(request: FastifyRequest): boolean {
+  const raw = request.raw
+  return (raw.destroyed && !raw.complete) || raw.socket?.destroyed === true
 }
 
 function methodNotAllowed(reply: FastifyReply, allowed: Set<string>) {
@@ -108,11 +122,18 @@ export default fp(async function errors(app: FastifyInstance) {
     }
     const fe = error as FastifyError
     if (fe.validation) {
-      const { status, message } = validationMessage(fe)
+      const { status, message } = validationMessage(fe, request)
       return send(reply, status, message)
     }
+    if (clientGone(request)) {
+      // The client hung up (an upload cut short, a download abandoned): its "ECONNRESET aborted" is
+      // neither a database outage nor a bug, and nobody is left to answer. The access line records
+      // the request's end (499, aborted).
+      request.log.info({ err: { message: error.message, code: fe.code } }, 'client went away before the answer')
+      return send(reply, 499, 'Client closed the request')
+    }
     if (isDatabaseUnavailable(error)) {
-      request.log.error({ reqId: request.id, err: { message: error.message, code: fe.code } }, 'database unavailable')
+      request.log.error({ err: { message: error.message, code: fe.code } }, 'database unavailable')
       reply.header('retry-after', '5')
       return send(reply, 503, 'Service temporarily unavailable: the database cannot be reached', {
         request_id: request.id,
@@ -136,7 +157,7 @@ export default fp(async function errors(app: FastifyInstance) {
       if (error instanceof SyntaxError) return send(reply, 400, 'Request body is not valid JSON')
       return send(reply, status, error.message || 'Bad request')
     }
-    request.log.error({ reqId: request.id, err: error }, 'unhandled error')
+    request.log.error({ err: error }, 'unhandled error')
     return send(reply, 500, 'Internal server error', { request_id: request.id })
   })
 })

@@ -5,6 +5,7 @@ import { Redis } from 'ioredis'
 import { ApiError } from '../errors.ts'
 import type { AccessTokens } from '../services/access-tokens.ts'
 import type { Clock } from '../services/clock.ts'
+import { addressBucket } from './address-bucket.ts'
 import { presentedBearer, verifyBearer } from './bearer.ts'
 import { isPersonalAccessToken } from '../../contract/tokens.ts'
 import type { PersonalAccessTokenService } from '../services/personal-access-tokens.ts'
@@ -97,7 +98,7 @@ function routeOf(request: FastifyRequest): string {
  * - everything else: per user (the subject of a validly signed access token) or per address when
  *   anonymous. Fail open: a store outage must not take the API down.
  * The address is `request.clientIp`: the socket, a trusted proxy's X-Forwarded-For (TRUST_PROXY), or
- * the end user named by the portal's authenticated server-to-server call.
+ * the end user named by the portal's authenticated server-to-server call; IPv6 clients count per /64.
  */
 export default fp(async function rateLimits(app: FastifyInstance, opts: RateLimitOptions) {
   let redis: Redis | undefined
@@ -124,7 +125,7 @@ export default fp(async function rateLimits(app: FastifyInstance, opts: RateLimi
     max: opts.authPerWindow,
     timeWindow: opts.windowMs,
     skipOnError: false,
-    keyGenerator: (request) => `auth:${request.clientIp}:${request.method} ${routeOf(request)}`,
+    keyGenerator: (request) => `auth:${addressBucket(request.clientIp)}:${request.method} ${routeOf(request)}`,
   })
   const apiLimiter = app.createRateLimit({
     max: opts.apiPerWindow,
@@ -140,7 +141,7 @@ export default fp(async function rateLimits(app: FastifyInstance, opts: RateLimi
         const verified = verifyBearer(request, opts.tokens, bearer.token)
         if (verified.ok) return `api:user:${verified.claims.sub}`
       }
-      return `api:ip:${request.clientIp}`
+      return `api:ip:${addressBucket(request.clientIp)}`
     },
   })
 

@@ -44,6 +44,13 @@ export interface CallbackParams {
   error?: string
 }
 
+/** `GET /auth/github`'s answer: where to send the browser, and for a plain login the state to bind to it. */
+export interface LoginStart {
+  location: string
+  /** set for a plain login (no client): the route puts it in a short-lived HttpOnly cookie */
+  browserState?: string
+}
+
 /** `POST /auth/token` fields (JSON or form). */
 export interface TokenRequest {
   grant_type?: string
@@ -132,8 +139,13 @@ export class LoginService {
     return { client, redirectUri: params.redirect_uri, state: params.state, challenge: params.code_challenge }
   }
 
-  /** `GET /auth/github`: the GitHub authorize URL to redirect to. */
-  async start(params: AuthorizeParams, context: RequestContext): Promise<string> {
+  /**
+   * `GET /auth/github`: the GitHub authorize URL to redirect to. A plain login's state is also bound
+   * to the browser that started it (login CSRF: an attacker's callback URL opened by a victim would
+   * otherwise log the victim in as the attacker); a client's login is bound by the client's own
+   * state and PKCE instead.
+   */
+  async start(params: AuthorizeParams, context: RequestContext): Promise<LoginStart> {
     const onBehalf = [params.client_id, params.redirect_uri, params.state, params.code_challenge, params.code_challenge_method].some(
       (v) => v !== undefined,
     )
@@ -157,7 +169,8 @@ export class LoginService {
     }
     await purgeExpiredLogins(this.deps.db.db, now, new Date(now.getTime() - KEEP_USED_CODES_MS))
     await insertPendingLogin(this.deps.db.db, row)
-    return this.deps.github.authorizeUrl({ state, codeChallenge: s256Challenge(verifier), redirectUri: this.githubCallbackUrl })
+    const location = this.deps.github.authorizeUrl({ state, codeChallenge: s256Challenge(verifier), redirectUri: this.githubCallbackUrl })
+    return request ? { location } : { location, browserState: state }
   }
 
   private async failure(context: RequestContext, reason: string, extra: { subjectId?: string; clientId?: string | null } = {}) {
@@ -174,8 +187,11 @@ export class LoginService {
     return { kind: 'redirect', location: location.toString() }
   }
 
-  /** `GET|POST /auth/github/callback`. */
-  async callback(params: CallbackParams, context: RequestContext): Promise<CallbackOutcome> {
+  /**
+   * `GET|POST /auth/github/callback`. `browserState` is the state cookie the browser carried (see
+   * start); a plain login whose state does not match it is refused.
+   */
+  async callback(params: CallbackParams, context: RequestContext, browserState?: string): Promise<CallbackOutcome> {
     const { config } = this.deps
     if (config.testCodeEnabled && (params.code === 'test_code' || params.code === 'analyst_test_code')) {
       const { pair, user } = await this.testLogin(params.code, context)
@@ -188,6 +204,10 @@ export class LoginService {
       throw badRequest('Invalid or expired state: start the login again')
     }
     const clientId = pending.client_id
+    if (clientId === null && !(browserState !== undefined && safeEqual(browserState, params.state))) {
+      await this.failure(context, 'state_not_bound_to_browser')
+      throw badRequest('Login state does not belong to this browser: start the login again from this browser')
+    }
     if (present(params.error) || !present(params.code)) {
       await this.failure(context, present(params.error) ? `github_${params.error.slice(0, 64)}` : 'missing_code', { clientId })
       if (clientId) return this.clientRedirect(pending, { error: 'access_denied', error_description: 'GitHub login was not completed' })
@@ -297,8 +317,9 @@ export class LoginService {
   /**
    * `POST /auth/token` with grant_type authorization_code (the default). The client authenticates
    * first (a confidential client's secret is checked before the code is touched, so a stolen code
-   * alone cannot even burn it); then the code is consumed atomically and every binding checked. Any
-   * failure after consumption ends the session the code created; a replayed code does too.
+   * alone cannot even burn it), and a code issued to another client is refused untouched; then the
+   * code is consumed atomically and every binding checked. Any failure after consumption ends the
+   * session the code created; a replayed code does too.
    */
   async redeem(body: TokenRequest, credentials: ClientCredentials, context: RequestContext): Promise<LoginResult> {
     for (const field of ['code', 'code_verifier', 'redirect_uri', 'client_id'] as const) {
@@ -320,6 +341,14 @@ export class LoginService {
 
     const now = this.now()
     const codeHash = sha256Hex(code)
+    // Looked up before it is consumed: a code presented by the wrong client (the portal's code under
+    // client_id=insighta-cli) is refused without burning it, so the rightful client's redemption
+    // still works. (The client's own credentials were checked above, also before any consumption.)
+    const issued = await findAuthCode(this.deps.db.db, codeHash)
+    if (issued && issued.used_at === null && issued.client_id !== clientId) {
+      await this.failure(context, 'code_client_mismatch', { clientId })
+      throw badRequest('Code was issued to another client')
+    }
     const row = await consumeAuthCode(this.deps.db.db, codeHash, now)
     if (!row) {
       const used = await findAuthCode(this.deps.db.db, codeHash)

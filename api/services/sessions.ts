@@ -148,9 +148,10 @@ export class SessionService {
   /**
    * Rotation. The presented token is marked used and its successor inserted in one transaction whose
    * first statement is the atomic rotation; when that statement finds nothing to rotate, the token is
-   * diagnosed: unknown/expired/ended → 401; already used → either an exact retry of the same rotation
-   * within the window by the same client (→ the same successor refresh token, with a freshly minted
-   * access token), or reuse (→ the whole session is revoked, audited, 401).
+   * diagnosed: unknown/expired/ended → 401; already used → reuse (→ the whole session is revoked,
+   * audited, 401), unless a retry window is configured (off by default) and this is an exact retry of
+   * the same rotation within it by the same client (→ the same successor refresh token, with a
+   * freshly minted access token).
    */
   async refresh(presented: string, context: RequestContext): Promise<TokenPair> {
     const { db, config, random, sealer } = this.deps
@@ -189,7 +190,9 @@ export class SessionService {
     if (found.session_revoked_at !== null || found.session_expires_at <= now)
       throw unauthorized('Session has ended; log in again', true)
     if (found.used_at !== null) {
-      const withinWindow = now.getTime() - found.used_at.getTime() <= config.refreshRetryWindowSeconds * 1000
+      // Off by default (REFRESH_RETRY_WINDOW_SECONDS=0): any second use is reuse (contract §5).
+      const windowMs = config.refreshRetryWindowSeconds * 1000
+      const withinWindow = windowMs > 0 && now.getTime() - found.used_at.getTime() <= windowMs
       const sameClient = found.used_by === usedBy
       if (
         withinWindow &&

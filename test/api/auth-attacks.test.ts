@@ -26,7 +26,9 @@ function cliQuery(overrides: Record<string, string | undefined> = {}): Record<st
 async function authorize(query: Record<string, string>) {
   const response = await fetch(`${url}/auth/github?${new URLSearchParams(query)}`, { redirect: 'manual' })
   const text = await response.text()
-  return { status: response.status, location: response.headers.get('location'), body: text ? JSON.parse(text) : null }
+  // A plain login's state is bound to the browser by a cookie (login CSRF); a client's login sets none.
+  const cookie = response.headers.getSetCookie().find((c) => c.startsWith('insighta_login_state='))?.split(';')[0] ?? ''
+  return { status: response.status, location: response.headers.get('location'), body: text ? JSON.parse(text) : null, cookie }
 }
 
 t.test('authorization requests are validated completely before any redirect (no open redirect)', async (t) => {
@@ -124,6 +126,21 @@ t.test('code redemption: wrong verifier, other client, wrong redirect, expired â
   const stolen = await postJson(`${url}/auth/token`, { ...base, code: portalCode, code_verifier: portalPkce.verifier })
   t.equal(stolen.status, 400, "the portal's code is useless to the CLI client")
   t.match(stolen.body.message, /another client/)
+  const portalRedemption = { code: portalCode, code_verifier: portalPkce.verifier, redirect_uri: PORTAL_REDIRECT, client_id: 'insighta-portal' }
+  const noSecret = await postJson(`${url}/auth/token`, portalRedemption)
+  t.equal(noSecret.status, 401, 'the portal client without its secret')
+  const wrongSecret = await postJson(`${url}/auth/token`, { ...portalRedemption, client_secret: 'not-the-portal-secret-0123456789abcdef' })
+  t.equal(wrongSecret.status, 401, 'the portal client with a wrong secret')
+  const wrongBasic = await postJson(`${url}/auth/token`, { ...portalRedemption, client_id: 'insighta-portal' }, {
+    authorization: `Basic ${Buffer.from('insighta-cli:x').toString('base64')}`,
+  })
+  t.equal(wrongBasic.status, 401, 'HTTP Basic naming another client')
+  const real = await postJson(`${url}/auth/token`, { ...portalRedemption, client_secret: PORTAL_SECRET })
+  t.equal(real.status, 200, "none of that burned the code: the portal's real redemption still works")
+  t.match(real.body, { status: 'success', token_type: 'Bearer', access_token: String, refresh_token: String })
+  const replay = await postJson(`${url}/auth/token`, { ...portalRedemption, client_secret: PORTAL_SECRET })
+  t.equal(replay.status, 400, 'and the code is single use after that')
+  t.equal((await api.app.inject({ method: 'GET', url: '/auth/me', headers: bearer(String(real.body.access_token)) })).statusCode, 401, 'a replayed code revokes what it issued')
 
   const code2 = await clientCode(cliQuery({ code_challenge: pkce.challenge }))
   const otherRedirect = await postJson(`${url}/auth/token`, { ...base, redirect_uri: 'http://127.0.0.1:9999/callback', code: code2, code_verifier: pkce.verifier })
@@ -149,7 +166,9 @@ t.test('code redemption: wrong verifier, other client, wrong redirect, expired â
     .execute()
   t.ok(live.length >= 4)
   const unredeemed = live.filter((s) => s.revoked_reason === null)
-  t.equal(unredeemed.length, live.length - 4, 'every session behind a rejected code was revoked')
+  t.equal(live.filter((s) => s.revoked_reason === 'code_rejected').length, 3, 'every session behind a rejected code was revoked')
+  t.equal(live.filter((s) => s.revoked_reason === 'code_replay').length, 1, "the portal's, on the replay only")
+  t.equal(unredeemed.length, live.length - 4)
 })
 
 t.test('GitHub says no or breaks', async (t) => {
@@ -164,7 +183,7 @@ t.test('GitHub says no or breaks', async (t) => {
   const plain = await authorize({})
   const plainBack = new URL(await github.approve(plain.location ?? '', 'octo-analyst'))
   github.failNextTokenExchange('error')
-  const rejected = await fetch(`${url}${plainBack.pathname}${plainBack.search}`)
+  const rejected = await fetch(`${url}${plainBack.pathname}${plainBack.search}`, { headers: { cookie: plain.cookie } })
   t.equal(rejected.status, 401)
   t.match(rejected.headers.get('www-authenticate'), /^Bearer realm="insighta"/)
 
@@ -172,7 +191,7 @@ t.test('GitHub says no or breaks', async (t) => {
     const again = await authorize({})
     const back = new URL(await github.approve(again.location ?? '', 'octo-analyst'))
     github.failNextTokenExchange(fault)
-    const broken = await fetch(`${url}${back.pathname}${back.search}`)
+    const broken = await fetch(`${url}${back.pathname}${back.search}`, { headers: { cookie: again.cookie } })
     t.equal(broken.status, 502, `GitHub ${fault}`)
     t.same(await broken.json(), { status: 'error', message: 'GitHub returned an invalid response' })
   }

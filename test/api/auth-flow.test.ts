@@ -23,6 +23,9 @@ const github = await startGitHubStandIn()
 t.teardown(() => github.close())
 const api = await buildTestApi(t, { seed: true, env: githubEnv(github, { ADMIN_GITHUB_LOGINS: 'Octo-Admin' }) })
 const url = await listen(api.app)
+/** The same database behind an instance with the refresh retry window configured on (off by default). */
+const windowed = await buildTestApi(t, { db: api.db, env: githubEnv(github, { REFRESH_RETRY_WINDOW_SECONDS: '10' }) })
+const windowedUrl = await listen(windowed.app)
 
 async function get(path: string, headers: Record<string, string>) {
   const response = await fetch(`${url}${path}`, { headers })
@@ -104,10 +107,11 @@ t.test('the whole walk: CLI login, API call, refresh, race, logout, dead tokens'
   t.not(pair.access_token, tokens.access_token)
   t.equal((await get('/auth/me', bearer(pair.access_token))).status, 200)
 
-  // two racing refreshes with the same token (two tabs, two CLI processes): both succeed, same successor
+  // with the retry window configured on: two racing refreshes with the same token (two tabs, two CLI
+  // processes without their lock) both succeed, with the same successor
   const [a, b] = await Promise.all([
-    postJson(`${url}/auth/refresh`, { refresh_token: pair.refresh_token }),
-    postJson(`${url}/auth/refresh`, { refreshToken: pair.refresh_token }),
+    postJson(`${windowedUrl}/auth/refresh`, { refresh_token: pair.refresh_token }),
+    postJson(`${windowedUrl}/auth/refresh`, { refreshToken: pair.refresh_token }),
   ])
   t.equal(a.status, 200)
   t.equal(b.status, 200)
@@ -174,25 +178,75 @@ t.test('portal login: exact redirect, code redeemed server-to-server with the cl
   t.equal(viaBasic.status, 200)
 })
 
+/** The state cookie `GET /auth/github` sets for a plain login, as a Cookie header value. */
+function loginStateCookie(start: Response): string {
+  const set = start.headers.getSetCookie().find((c) => c.startsWith('insighta_login_state='))
+  if (!set) throw new Error('no login state cookie')
+  return set.split(';')[0]
+}
+
 t.test('plain login (no client parameters) answers JSON tokens from the callback', async (t) => {
   const start = await fetch(`${url}/auth/github`, { redirect: 'manual' })
   t.equal(start.status, 302)
+  const stateCookie = loginStateCookie(start)
   const back = new URL(await github.approve(start.headers.get('location') ?? '', 'octo-plain'))
-  const callback = await fetch(`${url}${back.pathname}${back.search}`, { redirect: 'manual' })
+  const callback = await fetch(`${url}${back.pathname}${back.search}`, { redirect: 'manual', headers: { cookie: stateCookie } })
   t.equal(callback.status, 200)
   t.equal(callback.headers.get('cache-control'), 'no-store')
   t.match(callback.headers.get('set-cookie'), /refresh_token=.*HttpOnly.*SameSite=Strict/i, 'cookie form for same-origin browsers')
   const tokens = (await callback.json()) as TokenAnswer
   t.match(tokens, { status: 'success', token_type: 'Bearer', user: { username: 'octo-plain', role: 'analyst' } })
-  const reused = await fetch(`${url}${back.pathname}${back.search}`, { redirect: 'manual' })
+  t.ok(callback.headers.getSetCookie().some((c) => /^insighta_login_state=;/.test(c)), 'the state cookie is cleared')
+  const reused = await fetch(`${url}${back.pathname}${back.search}`, { redirect: 'manual', headers: { cookie: stateCookie } })
   t.equal(reused.status, 400, 'the state is single use')
   t.same(await reused.json(), { status: 'error', message: 'Invalid or expired state: start the login again' })
 
   // the body-less cookie form of refresh
-  const cookie = (callback.headers.get('set-cookie') ?? '').split(';')[0]
+  const cookie = (callback.headers.getSetCookie().find((c) => c.startsWith('refresh_token=')) ?? '').split(';')[0]
   const refreshed = await fetch(`${url}/auth/refresh`, { method: 'POST', headers: { cookie } })
   t.equal(refreshed.status, 200)
   t.match(refreshed.headers.get('set-cookie'), /refresh_token=/)
+})
+
+t.test('login CSRF: a plain login state is bound to the browser that started it', async (t) => {
+  const start = await fetch(`${url}/auth/github`, { redirect: 'manual' })
+  const set = start.headers.getSetCookie().find((c) => c.startsWith('insighta_login_state=')) ?? ''
+  t.match(set, /Path=\/auth\/github\/callback/i)
+  t.match(set, /HttpOnly/i)
+  t.match(set, /SameSite=Lax/i)
+  t.match(set, /Max-Age=600/i, 'as short-lived as the pending login')
+  t.notMatch(set, /Secure/i, 'not Secure on a plain-HTTP API_PUBLIC_URL')
+  const stateInUrl = new URL(start.headers.get('location') ?? '').searchParams.get('state')
+  t.equal(set.split(';')[0], `insighta_login_state=${stateInUrl}`)
+
+  // The attacker starts a login, approves it as themself, and sends the victim the callback URL.
+  const attacker = await fetch(`${url}/auth/github`, { redirect: 'manual' })
+  const attackerBack = new URL(await github.approve(attacker.headers.get('location') ?? '', 'octo-attacker'))
+  const victimNoCookie = await fetch(`${url}${attackerBack.pathname}${attackerBack.search}`, { redirect: 'manual' })
+  t.equal(victimNoCookie.status, 400, 'a browser without the state cookie is refused')
+  t.same(await victimNoCookie.json(), {
+    status: 'error',
+    message: 'Login state does not belong to this browser: start the login again from this browser',
+  })
+  t.notOk(victimNoCookie.headers.getSetCookie().some((c) => c.startsWith('refresh_token=')), 'and gets no session')
+
+  const attacker2 = await fetch(`${url}/auth/github`, { redirect: 'manual' })
+  const attacker2Back = new URL(await github.approve(attacker2.headers.get('location') ?? '', 'octo-attacker'))
+  const victimOwnCookie = await fetch(`${url}${attacker2Back.pathname}${attacker2Back.search}`, {
+    redirect: 'manual',
+    headers: { cookie: loginStateCookie(start) },
+  })
+  t.equal(victimOwnCookie.status, 400, "a browser carrying its own login's state is refused too")
+
+  const postNoCookie = await postJson(`${url}/auth/github/callback`, { code: 'abc', state: stateInUrl })
+  t.equal(postNoCookie.status, 400, 'the POST form of the callback checks the same binding')
+
+  const failures = await listAuditEvents(api.db.db, { event: 'login.failure' })
+  t.ok(failures.filter((f) => (f.details as { reason?: string } | null)?.reason === 'state_not_bound_to_browser').length >= 3, 'audited')
+
+  // A login on behalf of a client is bound by the client's state and PKCE: no cookie needed.
+  const cli = await cliLogin(url, github, 'octo-analyst')
+  t.equal(cli.token_type, 'Bearer')
 })
 
 t.test('a returning user is refreshed and reactivated; a suspended one is refused at login', async (t) => {
@@ -224,7 +278,7 @@ t.test('a returning user is refreshed and reactivated; a suspended one is refuse
 
   const start = await fetch(`${url}/auth/github`, { redirect: 'manual' })
   const gh = new URL(await github.approve(start.headers.get('location') ?? '', 'octo-returning'))
-  const plain = await fetch(`${url}${gh.pathname}${gh.search}`)
+  const plain = await fetch(`${url}${gh.pathname}${gh.search}`, { headers: { cookie: loginStateCookie(start) } })
   t.equal(plain.status, 403)
   t.same(await plain.json(), { status: 'error', message: 'Your account has been suspended by an administrator' })
 

@@ -1,4 +1,7 @@
-/** Refresh rotation: single use, reuse detection, the same-successor retry window, lifetimes, races. */
+/**
+ * Refresh rotation: strictly single use by default (contract §5), reuse detection, lifetimes, races;
+ * and the same-successor retry window when it is configured on (REFRESH_RETRY_WINDOW_SECONDS).
+ */
 import t from 'tap'
 import { listAuditEvents } from '../../db/repositories/audit.ts'
 import { sha256Hex } from '../../api/services/auth-crypto.ts'
@@ -12,11 +15,46 @@ t.afterEach(() => {
 })
 const api = await buildTestApi(t, { clock, env: { SESSION_ABSOLUTE_SECONDS: '900' } })
 const user = await api.user('analyst')
+/** The same database behind an instance with the retry window configured on (10 s). */
+const windowed = await buildTestApi(t, { clock, db: api.db, env: { SESSION_ABSOLUTE_SECONDS: '900', REFRESH_RETRY_WINDOW_SECONDS: '10' } })
 
 async function refresh(body: unknown, headers: Record<string, string> = {}) {
   const res = await api.app.inject({ method: 'POST', url: '/auth/refresh', payload: body as object, headers })
   return { status: res.statusCode, body: res.json(), headers: res.headers }
 }
+
+async function refreshWindowed(body: unknown, headers: Record<string, string> = {}) {
+  const res = await windowed.app.inject({ method: 'POST', url: '/auth/refresh', payload: body as object, headers })
+  return { status: res.statusCode, body: res.json(), headers: res.headers }
+}
+
+t.test('by default a refresh token is single use: a second use at once, by the same client, is 401 and ends the family', async (t) => {
+  t.equal(api.config.auth.refreshRetryWindowSeconds, 0, 'the window is off by default')
+  const { refreshToken, sessionId } = await user.newSessionTokens()
+  const headers = { 'user-agent': 'insighta-cli/1.0' }
+  const next = await refresh({ refresh_token: refreshToken }, headers)
+  t.equal(next.status, 200)
+  const again = await refresh({ refresh_token: refreshToken }, headers)
+  t.equal(again.status, 401, 'the same token, at once, from the same client')
+  t.same(again.body, { status: 'error', message: 'Refresh token was already used; the session has been revoked' })
+  t.equal(again.headers['www-authenticate'], 'Bearer realm="insighta", error="invalid_token"')
+  t.match(await sessionOf(refreshToken), { id: sessionId, revoked_reason: 'refresh_reuse' })
+  t.equal((await refresh({ refresh_token: next.body.refresh_token }, headers)).status, 401, 'the successor dies with the family')
+  const me = await api.app.inject({ method: 'GET', url: '/auth/me', headers: bearer(next.body.access_token) })
+  t.equal(me.statusCode, 401, 'and so do its access tokens')
+  const events = await listAuditEvents(api.db.db, { event: 'refresh.reuse' })
+  t.ok(events.some((e) => e.session_id === sessionId), 'audited')
+})
+
+t.test('by default, 20 parallel refreshes with one token: one rotation wins, every other is reuse, no 5xx', async (t) => {
+  const { refreshToken } = await user.newSessionTokens()
+  const results = await Promise.all(Array.from({ length: 20 }, () => refresh({ refresh_token: refreshToken })))
+  const statuses = results.map((r) => r.status)
+  t.notOk(statuses.some((s) => s >= 500), `no 5xx (${statuses.join(',')})`)
+  t.equal(statuses.filter((s) => s === 200).length, 1, 'exactly one success')
+  t.equal(statuses.filter((s) => s === 401).length, 19, 'the rest are 401')
+  t.match(await sessionOf(refreshToken), { revoked_reason: 'refresh_reuse' }, 'and the family is revoked')
+})
 
 async function sessionOf(refreshToken: string) {
   return api.db.db
@@ -60,16 +98,16 @@ t.test('rotation: a new pair in the contract shape; snake_case, camelCase, form 
   t.equal(wrongType.status, 422)
 })
 
-t.test('reuse outside the retry window revokes the whole session and is audited', async (t) => {
+t.test('window on: reuse outside the retry window revokes the whole session and is audited', async (t) => {
   const { refreshToken, sessionId } = await user.newSessionTokens()
-  const next = await refresh({ refresh_token: refreshToken })
+  const next = await refreshWindowed({ refresh_token: refreshToken })
   t.equal(next.status, 200)
   offset += 11 * 1000
-  const reuse = await refresh({ refresh_token: refreshToken })
+  const reuse = await refreshWindowed({ refresh_token: refreshToken })
   t.equal(reuse.status, 401)
   t.match(reuse.body.message, /already used/)
   t.match(await sessionOf(refreshToken), { id: sessionId, revoked_reason: 'refresh_reuse' })
-  const successor = await refresh({ refresh_token: next.body.refresh_token })
+  const successor = await refreshWindowed({ refresh_token: next.body.refresh_token })
   t.equal(successor.status, 401, "the thief's (or victim's) successor dies with the family")
   const me = await api.app.inject({ method: 'GET', url: '/auth/me', headers: bearer(next.body.access_token) })
   t.equal(me.statusCode, 401, 'access tokens of the session too')
@@ -79,28 +117,28 @@ t.test('reuse outside the retry window revokes the whole session and is audited'
   t.notOk(JSON.stringify(events).includes(refreshToken), 'no token in the audit log')
 })
 
-t.test('an exact retry within the window by the same client gets the same successor', async (t) => {
+t.test('window on: an exact retry within the window by the same client gets the same successor', async (t) => {
   const { refreshToken } = await user.newSessionTokens()
-  const first = await refresh({ refresh_token: refreshToken })
+  const first = await refreshWindowed({ refresh_token: refreshToken })
   offset += 5 * 1000
-  const retry = await refresh({ refresh_token: refreshToken })
+  const retry = await refreshWindowed({ refresh_token: refreshToken })
   t.equal(retry.status, 200)
   t.equal(retry.body.refresh_token, first.body.refresh_token, 'same successor refresh token')
-  t.equal((await api.app.inject({ method: 'GET', url: '/auth/me', headers: bearer(retry.body.access_token) })).statusCode, 200)
-  const onward = await refresh({ refresh_token: retry.body.refresh_token })
+  t.equal((await windowed.app.inject({ method: 'GET', url: '/auth/me', headers: bearer(retry.body.access_token) })).statusCode, 200)
+  const onward = await refreshWindowed({ refresh_token: retry.body.refresh_token })
   t.equal(onward.status, 200, 'the family continues normally')
 
   offset += 1000
-  const lateRetry = await refresh({ refresh_token: refreshToken })
+  const lateRetry = await refreshWindowed({ refresh_token: refreshToken })
   t.equal(lateRetry.status, 401, 'once the successor was used, a retry of its parent is reuse')
   t.match(await sessionOf(refreshToken), { revoked_reason: 'refresh_reuse' })
 })
 
-t.test('a "retry" from another client is reuse', async (t) => {
+t.test('window on: a "retry" from another client is reuse', async (t) => {
   const { refreshToken } = await user.newSessionTokens()
-  const first = await refresh({ refresh_token: refreshToken }, { 'user-agent': 'insighta-cli/1.0' })
+  const first = await refreshWindowed({ refresh_token: refreshToken }, { 'user-agent': 'insighta-cli/1.0' })
   t.equal(first.status, 200)
-  const other = await refresh({ refresh_token: refreshToken }, { 'user-agent': 'curl/8.0' })
+  const other = await refreshWindowed({ refresh_token: refreshToken }, { 'user-agent': 'curl/8.0' })
   t.equal(other.status, 401)
   t.match(await sessionOf(refreshToken), { revoked_reason: 'refresh_reuse' })
 })
@@ -128,9 +166,9 @@ t.test('idle expiry (5 minutes) and the absolute session lifetime', async (t) =>
   t.equal(ended.status, 401)
 })
 
-t.test('20 parallel refreshes with one token: exactly one successor, no 5xx', async (t) => {
+t.test('window on: 20 parallel refreshes with one token: exactly one successor, no 5xx', async (t) => {
   const { refreshToken } = await user.newSessionTokens()
-  const results = await Promise.all(Array.from({ length: 20 }, () => refresh({ refresh_token: refreshToken })))
+  const results = await Promise.all(Array.from({ length: 20 }, () => refreshWindowed({ refresh_token: refreshToken })))
   const statuses = results.map((r) => r.status)
   t.notOk(statuses.some((s) => s >= 500), `no 5xx (${statuses.join(',')})`)
   t.ok(statuses.every((s) => s === 200), 'all are retries of one rotation by the same client')

@@ -77,6 +77,15 @@ t.test('production refuses the shortcut and weak settings at startup', async (t)
   t.throws(() => loadApiConfig({ ...production, JWT_SECRET: 'short' }), /JWT_SECRET/)
   t.throws(() => loadApiConfig({ ...production, GITHUB_OAUTH_URL: 'http://127.0.0.1:4001' }), /GITHUB_OAUTH_URL/)
   t.throws(() => loadApiConfig({ ...production, API_PUBLIC_URL: undefined }), /API_PUBLIC_URL/)
+  for (const deployment of ['development', 'test', undefined]) {
+    t.throws(
+      () => loadApiConfig({ DEPLOYMENT_ENV: deployment, NODE_ENV: 'production', AUTH_TEST_CODE_ENABLED: 'true' }),
+      /AUTH_TEST_CODE_ENABLED: refused when NODE_ENV=production/,
+      `NODE_ENV=production refuses the shortcut with DEPLOYMENT_ENV=${deployment}`,
+    )
+    t.doesNotThrow(() => loadApiConfig({ DEPLOYMENT_ENV: deployment, NODE_ENV: 'production' }), 'NODE_ENV=production alone is fine')
+  }
+  t.equal(loadApiConfig({ NODE_ENV: 'development', AUTH_TEST_CODE_ENABLED: 'true' }).auth.testCodeEnabled, true, 'other NODE_ENV values leave it to the setting')
   const handmade = loadApiConfig(production)
   handmade.auth.testCodeEnabled = true
   await t.rejects(buildApiApp({ config: handmade, db, logger: false }), /refused in production/)
@@ -89,7 +98,7 @@ t.test('production refuses the shortcut and weak settings at startup', async (t)
     accessTokenTtlSeconds: 180,
     refreshTokenIdleSeconds: 300,
     sessionAbsoluteSeconds: 604800,
-    refreshRetryWindowSeconds: 10,
+    refreshRetryWindowSeconds: 0,
     testCodeEnabled: false,
     github: { oauthUrl: 'https://github.com', apiUrl: 'https://api.github.com' },
     rateLimit: { authPerWindow: 10, apiPerWindow: 60, windowMs: 60000 },

@@ -1,5 +1,6 @@
 /** Contract §5 rate limits: /auth/* per address and route, the rest per user, Retry-After, proxies, the portal, Redis. */
 import t from 'tap'
+import { addressBucket } from '../../api/plugins/address-bucket.ts'
 import { buildTestApi } from '../helpers/api.ts'
 import { bearer, createTestUser, PORTAL_SECRET } from '../helpers/auth.ts'
 import { createTestDatabase } from '../helpers/database.ts'
@@ -49,6 +50,34 @@ t.test('/auth/*: 10 per minute per address and route; the 11th is a 429 with Ret
   })
   t.equal((await start()).statusCode, 302, 'the window resets')
   offset = 0
+})
+
+t.test('address buckets: IPv4 per address, IPv6 per /64, IPv4-mapped IPv6 as IPv4', async (t) => {
+  const cases: [string, string][] = [
+    ['192.0.2.1', '192.0.2.1'],
+    ['2001:db8:1:2::1', '2001:db8:1:2::/64'],
+    ['2001:0db8:0001:0002:ffff:ffff:ffff:ffff', '2001:db8:1:2::/64'],
+    ['2001:DB8:1:2:3:4:5:6', '2001:db8:1:2::/64'],
+    ['2001:db8::1', '2001:db8:0:0::/64'],
+    ['::1', '0:0:0:0::/64'],
+    ['fe80::1%eth0', 'fe80:0:0:0::/64'],
+    ['::ffff:192.0.2.1', '192.0.2.1'],
+    ['::ffff:c000:201', '192.0.2.1'],
+    ['64:ff9b::192.0.2.1', '64:ff9b:0:0::/64'],
+    ['not-an-address', 'not-an-address'],
+  ]
+  for (const [address, bucket] of cases) t.equal(addressBucket(address), bucket, address)
+})
+
+t.test('IPv6 clients share one budget per /64; IPv4-mapped clients count as their IPv4 address', async (t) => {
+  const api = await buildTestApi(t, { env: LIMITS, db })
+  const start = (remoteAddress: string) => api.app.inject({ method: 'GET', url: '/auth/github', remoteAddress })
+  for (let i = 1; i <= 10; i++) t.equal((await start(`2001:db8:aa:bb::${i.toString(16)}`)).statusCode, 302)
+  t.equal((await start('2001:db8:aa:bb:ffff:1:2:3')).statusCode, 429, 'another address of the same /64 is the 11th request')
+  t.equal((await start('2001:db8:aa:bc::1')).statusCode, 302, 'the neighbouring /64 has its own budget')
+  for (let i = 0; i < 10; i++) await start('198.51.100.20')
+  t.equal((await start('::ffff:198.51.100.20')).statusCode, 429, 'IPv4-mapped is the same client as IPv4')
+  t.equal((await start('198.51.100.21')).statusCode, 302, 'IPv4 stays per address')
 })
 
 t.test('behind a trusted proxy, X-Forwarded-For names the client', async (t) => {

@@ -44,6 +44,9 @@ async function absentBodyIsEmpty(request: FastifyRequest) {
 }
 /** The body-less refresh form for browser clients on the API's own origin (e.g. /docs). */
 export const REFRESH_COOKIE = 'refresh_token'
+/** Binds a plain login's state to the browser that started it (login CSRF); lives as long as the state. */
+export const LOGIN_STATE_COOKIE = 'insighta_login_state'
+const LOGIN_STATE_COOKIE_PATH = '/auth/github/callback'
 
 function tokenBody(pair: TokenPair, user?: UserRow) {
   return {
@@ -108,17 +111,29 @@ const auth: FastifyPluginAsyncTypebox = async (app) => {
           'redirects to redirect_uri with a one-time code and the client’s state. Every problem is a 400 before any redirect.',
         tags: ['auth'],
         querystring: AuthorizeQuerySchema,
-        response: { 302: Type.Null({ description: 'Location: GitHub’s authorize URL' }), 400: ErrorSchema, 503: ErrorSchema },
+        response: { 302: Type.Null({ description: 'Location: GitHub’s authorize URL' }), 400: ErrorSchema, 422: ErrorSchema, 503: ErrorSchema },
       },
     },
     async (request, reply) => {
-      const location = await identity.logins.start(request.query, requestContext(request))
+      const { location, browserState } = await identity.logins.start(request.query, requestContext(request))
+      if (browserState !== undefined) {
+        reply.setCookie(LOGIN_STATE_COOKIE, browserState, {
+          path: LOGIN_STATE_COOKIE_PATH,
+          httpOnly: true,
+          // Lax, not Strict: the cookie must come back on GitHub's top-level redirect to the callback.
+          sameSite: 'lax',
+          secure: secureCookie,
+          maxAge: identity.config.loginStateTtlSeconds,
+        })
+      }
       return reply.redirect(location, 302)
     },
   )
 
   async function callback(request: FastifyRequest, reply: FastifyReply, params: { code?: string; state?: string; error?: string }) {
-    const outcome = await identity.logins.callback(params, requestContext(request))
+    const browserState = request.cookies[LOGIN_STATE_COOKIE]
+    if (browserState !== undefined) reply.clearCookie(LOGIN_STATE_COOKIE, { path: LOGIN_STATE_COOKIE_PATH })
+    const outcome = await identity.logins.callback(params, requestContext(request), browserState)
     if (outcome.kind === 'redirect') return reply.redirect(outcome.location, 302)
     setRefreshCookie(reply, outcome.pair)
     return reply.code(200).send(tokenBody(outcome.pair, outcome.user))
@@ -130,6 +145,7 @@ const auth: FastifyPluginAsyncTypebox = async (app) => {
     400: ErrorSchema,
     401: ErrorSchema,
     403: ErrorSchema,
+    422: ErrorSchema,
     502: ErrorSchema,
   }
 
@@ -175,7 +191,7 @@ const auth: FastifyPluginAsyncTypebox = async (app) => {
           'X-Portal-Client-Secret. grant_type=refresh_token with refresh_token behaves as POST /auth/refresh.',
         tags: ['auth'],
         body: TokenBodySchema,
-        response: { 200: TokenResponseSchema, 400: TokenErrorSchema, 401: ErrorSchema, 403: ErrorSchema },
+        response: { 200: TokenResponseSchema, 400: TokenErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 422: ErrorSchema },
       },
     },
     async (request, reply) => {
@@ -209,11 +225,12 @@ const auth: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         summary: 'Rotate a refresh token: {"refresh_token"} or {"refreshToken"} (or the refresh_token cookie) → a new pair',
         description:
-          'Single use. An exact retry by the same client within REFRESH_RETRY_WINDOW_SECONDS returns the same new refresh ' +
-          'token (with a fresh access token); any other reuse revokes the whole session. Reuse, expired or revoked → 401.',
+          'Strictly single use: presenting a used refresh token again, even at once from the same client, is a 401 and ' +
+          'revokes the whole session. Only when REFRESH_RETRY_WINDOW_SECONDS is set (off by default) does an exact retry by ' +
+          'the same client within it return the same new refresh token. Reuse, expired or revoked → 401.',
         tags: ['auth'],
         body: Type.Optional(RefreshBodySchema),
-        response: { 200: TokenResponseSchema, 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema },
+        response: { 200: TokenResponseSchema, 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 422: ErrorSchema },
       },
     },
     async (request, reply) => {
@@ -238,7 +255,7 @@ const auth: FastifyPluginAsyncTypebox = async (app) => {
         description: 'An expired access token or an already-rotated refresh token still identifies its session.',
         tags: ['auth'],
         body: Type.Optional(RefreshBodySchema),
-        response: { 200: MessageSchema, 401: ErrorSchema },
+        response: { 200: MessageSchema, 401: ErrorSchema, 422: ErrorSchema },
       },
     },
     async (request, reply) => {

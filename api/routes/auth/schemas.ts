@@ -1,3 +1,4 @@
+import { SafeText } from '../../../contract/text.ts'
 import { Type } from 'typebox'
 import { DEVICE_CODE_GRANT_TYPE } from '../../../contract/device.ts'
 
@@ -22,32 +23,32 @@ export const TokenResponseSchema = Type.Object({
 
 export const AuthorizeQuerySchema = Type.Object(
   {
-    client_id: Type.Optional(Type.String({ description: 'insighta-portal or insighta-cli; omit all five for a plain login' })),
+    client_id: Type.Optional(SafeText({ description: 'insighta-portal or insighta-cli; omit all five for a plain login' })),
     redirect_uri: Type.Optional(
-      Type.String({ description: "the client's registered redirect: the portal's exact URI, or http://127.0.0.1:<port>/callback" }),
+      SafeText({ description: "the client's registered redirect: the portal's exact URI, or http://127.0.0.1:<port>/callback" }),
     ),
-    state: Type.Optional(Type.String({ description: "the client's own state, returned unchanged" })),
-    code_challenge: Type.Optional(Type.String({ description: 'BASE64URL(SHA256(code_verifier)), 43 characters' })),
-    code_challenge_method: Type.Optional(Type.String({ description: 'must be S256' })),
+    state: Type.Optional(SafeText({ description: "the client's own state, returned unchanged" })),
+    code_challenge: Type.Optional(SafeText({ description: 'BASE64URL(SHA256(code_verifier)), 43 characters' })),
+    code_challenge_method: Type.Optional(SafeText({ description: 'must be S256' })),
   },
   { additionalProperties: true },
 )
 
 export const CallbackQuerySchema = Type.Object(
   {
-    code: Type.Optional(Type.String()),
-    state: Type.Optional(Type.String()),
-    error: Type.Optional(Type.String()),
-    error_description: Type.Optional(Type.String()),
+    code: Type.Optional(SafeText()),
+    state: Type.Optional(SafeText()),
+    error: Type.Optional(SafeText()),
+    error_description: Type.Optional(SafeText()),
   },
   { additionalProperties: true },
 )
 
 export const CallbackBodySchema = Type.Object(
   {
-    code: Type.Optional(Type.String({ description: 'GitHub code, or test_code / analyst_test_code when enabled' })),
-    state: Type.Optional(Type.String()),
-    error: Type.Optional(Type.String()),
+    code: Type.Optional(SafeText({ description: 'GitHub code, or test_code / analyst_test_code when enabled' })),
+    state: Type.Optional(SafeText()),
+    error: Type.Optional(SafeText()),
   },
   { additionalProperties: true },
 )
@@ -59,22 +60,22 @@ export const TokenBodySchema = Type.Object(
         description: `authorization_code (default), refresh_token, or ${DEVICE_CODE_GRANT_TYPE} (with device_code and client_id)`,
       }),
     ),
-    device_code: Type.Optional(Type.String({ description: 'the device grant: the device_code from POST /auth/device/code' })),
-    code: Type.Optional(Type.String()),
-    code_verifier: Type.Optional(Type.String()),
-    redirect_uri: Type.Optional(Type.String()),
-    client_id: Type.Optional(Type.String()),
-    client_secret: Type.Optional(Type.String({ description: 'insighta-portal only (or HTTP Basic, or X-Portal-Client-Secret)' })),
-    refresh_token: Type.Optional(Type.String()),
-    refreshToken: Type.Optional(Type.String()),
+    device_code: Type.Optional(SafeText({ description: 'the device grant: the device_code from POST /auth/device/code' })),
+    code: Type.Optional(SafeText()),
+    code_verifier: Type.Optional(SafeText()),
+    redirect_uri: Type.Optional(SafeText()),
+    client_id: Type.Optional(SafeText()),
+    client_secret: Type.Optional(SafeText({ description: 'insighta-portal only (or HTTP Basic, or X-Portal-Client-Secret)' })),
+    refresh_token: Type.Optional(SafeText()),
+    refreshToken: Type.Optional(SafeText()),
   },
   { additionalProperties: true },
 )
 
 export const RefreshBodySchema = Type.Object(
   {
-    refresh_token: Type.Optional(Type.String()),
-    refreshToken: Type.Optional(Type.String({ description: 'camelCase alias of refresh_token' })),
+    refresh_token: Type.Optional(SafeText()),
+    refreshToken: Type.Optional(SafeText({ description: 'camelCase alias of refresh_token' })),
   },
   { additionalProperties: true },
 )

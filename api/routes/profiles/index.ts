@@ -17,6 +17,7 @@ import {
   normaliseQuery,
 } from '../../../contract/profile-query.ts'
 import { StatsSchema } from '../../../contract/profile-stats.ts'
+import { SafeText } from '../../../contract/text.ts'
 import { ApiError, invalidQuery, missingQuery, profileNotFound } from '../../errors.ts'
 import { rejectStaticPathOnParametricRoute } from '../../plugins/errors.ts'
 import { csvLine } from '../../services/csv.ts'
@@ -26,7 +27,7 @@ import importRoutes from './import.ts'
 
 const READERS = ['admin', 'analyst'] as const
 const ADMINS = ['admin'] as const
-const IdParamsSchema = Type.Object({ id: Type.String() })
+const IdParamsSchema = Type.Object({ id: SafeText() })
 /** An uninterpretable search also lists queries that work. */
 const SearchErrorSchema = Type.Object({ ...ErrorSchema.properties, examples: Type.Optional(Type.Array(Type.String())) })
 
@@ -142,7 +143,7 @@ const profiles: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/:id',
     {
-      config: { access: READERS },
+      config: { access: READERS, notFound: 'Profile not found' },
       onRequest: rejectStaticPathOnParametricRoute,
       schema: {
         summary: 'One profile',
@@ -165,7 +166,7 @@ const profiles: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         summary: 'Create a profile by name, enriched through Genderize, Agify and Nationalize',
         tags: ['profiles'],
-        body: Type.Object({ name: Type.String({ description: `1–${MAX_NAME_LENGTH} characters after trimming` }) }),
+        body: Type.Object({ name: SafeText({ description: `1–${MAX_NAME_LENGTH} characters after trimming` }) }),
         response: {
           200: Type.Object({ status: Type.Literal('success'), message: Type.String(), data: ProfileSchema }),
           201: Type.Object({ status: Type.Literal('success'), data: ProfileSchema }),
@@ -189,7 +190,7 @@ const profiles: FastifyPluginAsyncTypebox = async (app) => {
   app.delete(
     '/:id',
     {
-      config: { access: ADMINS },
+      config: { access: ADMINS, notFound: 'Profile not found' },
       onRequest: rejectStaticPathOnParametricRoute,
       schema: {
         summary: 'Delete a profile',

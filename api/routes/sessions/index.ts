@@ -5,6 +5,7 @@ import { signedIn } from '../../plugins/auth.ts'
 import { requestContext } from '../../plugins/client-ip.ts'
 import { formatInstant } from '../../services/user-admin.ts'
 import { ErrorSchema } from '../../../contract/envelope.ts'
+import { SafeText } from '../../../contract/text.ts'
 
 const READERS = ['admin', 'analyst'] as const
 /** Managing sessions is a signed-in person's act: a personal access token is refused here. */
@@ -55,11 +56,11 @@ const sessions: FastifyPluginAsyncTypebox = async (app) => {
   app.delete(
     '/:id',
     {
-      config: SIGNED_IN_PERSON,
+      config: { ...SIGNED_IN_PERSON, notFound: 'Session not found' },
       schema: {
         summary: 'End one of my sessions (an admin may end anyone’s)',
         tags: ['sessions'],
-        params: Type.Object({ id: Type.String() }),
+        params: Type.Object({ id: SafeText() }),
         response: { 204: Type.Null(), 404: ErrorSchema },
       },
     },

@@ -9,6 +9,7 @@ import { changeUser, toUserJson } from '../../services/user-admin.ts'
 import { ErrorSchema } from '../../../contract/envelope.ts'
 import { MeSchema, UserSchema } from '../../../contract/user.ts'
 import tokens from './tokens.ts'
+import { SafeText } from '../../../contract/text.ts'
 
 const READERS = ['admin', 'analyst'] as const
 const ADMINS = ['admin'] as const
@@ -21,7 +22,7 @@ const ListQuerySchema = Type.Object(
   {
     page: Type.Optional(Type.Integer({ minimum: 1, default: 1 })),
     limit: Type.Optional(Type.Integer({ minimum: 1, default: 10, description: `clamped to ${MAX_LIMIT}` })),
-    q: Type.Optional(Type.String({ maxLength: 200, description: 'case-insensitive substring of username or email' })),
+    q: Type.Optional(SafeText({ maxLength: 200, description: 'case-insensitive substring of username or email' })),
     role: Type.Optional(Type.Union([Type.Literal('admin'), Type.Literal('analyst')])),
     is_active: Type.Optional(Type.Boolean()),
   },
@@ -38,7 +39,7 @@ const ListSchema = Type.Object({
 })
 
 const OneSchema = Type.Object({ status: Type.Literal('success'), data: UserSchema })
-const IdParams = Type.Object({ id: Type.String() })
+const IdParams = Type.Object({ id: SafeText() })
 
 const users: FastifyPluginAsyncTypebox = async (app) => {
   await app.register(tokens)
@@ -90,7 +91,7 @@ const users: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/:id',
     {
-      config: { access: ADMINS },
+      config: { access: ADMINS, notFound: 'User not found' },
       schema: { summary: 'One user (admin)', tags: ['users'], params: IdParams, response: { 200: OneSchema, 404: ErrorSchema } },
     },
     async (request) => {
@@ -104,7 +105,7 @@ const users: FastifyPluginAsyncTypebox = async (app) => {
   app.patch(
     '/:id',
     {
-      config: { access: ADMINS },
+      config: { access: ADMINS, notFound: 'User not found' },
       schema: {
         summary: 'Change a user’s role and/or status (admin)',
         description:
