@@ -1,7 +1,8 @@
+import type { Duplex } from 'node:stream'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import FindMyWay, { type HTTPMethod } from 'find-my-way'
-import { ApiError, isDatabaseUnavailable } from '../errors.ts'
+import { ApiError, isDatabaseUnavailable, isPoolBusy } from '../errors.ts'
 
 function send(reply: FastifyReply, status: number, message: string, extra: Record<string, unknown> = {}) {
   return reply.code(status).type('application/json; charset=utf-8').send({ status: 'error', message, ...extra })
@@ -53,7 +54,18 @@ declare module 'fastify' {
  * plus the request id for everything else (the details go to the log, never to the client).
  * Also answers 405 for a known path with the wrong method, and a JSON 404 for unknown paths.
  */
-export default fp(async function errors(app: FastifyInstance) {
+function poolState(app: FastifyInstance) {
+  const pool = app.db.pool
+  return { total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }
+}
+
+export interface ErrorsOptions {
+  /** Retry-After (s) of a busy answer */
+  busyRetryAfterSeconds?: number
+}
+
+export default fp(async function errors(app: FastifyInstance, options: ErrorsOptions) {
+  const busyRetryAfter = options.busyRetryAfterSeconds ?? 2
   // A private router of every registered (method, path) tells a wrong method from an unknown path.
   const known = FindMyWay()
   const methodsByPath = new Map<string, Set<string>>()
@@ -104,6 +116,12 @@ export default fp(async function errors(app: FastifyInstance) {
       const { status, message } = validationMessage(fe)
       return send(reply, status, message)
     }
+    if (isPoolBusy(error)) {
+      // The database answers, but no pooled connection came free in time: busy, not down.
+      request.log.warn({ reqId: request.id, pool: poolState(app) }, 'database busy: no pooled connection became free in time')
+      reply.header('retry-after', String(busyRetryAfter))
+      return send(reply, 503, 'Busy: every database connection is in use; retry shortly', { request_id: request.id })
+    }
     if (isDatabaseUnavailable(error)) {
       request.log.error({ reqId: request.id, err: { message: error.message, code: fe.code } }, 'database unavailable')
       reply.header('retry-after', '5')
@@ -133,3 +151,27 @@ export default fp(async function errors(app: FastifyInstance) {
     return send(reply, 500, 'Internal server error', { request_id: request.id })
   })
 })
+
+const CLIENT_ERRORS: Record<string, { status: number; text: string; message: string }> = {
+  ERR_HTTP_REQUEST_TIMEOUT: { status: 408, text: 'Request Timeout', message: 'Request timeout: the request was not received in time' },
+  HPE_HEADER_OVERFLOW: { status: 431, text: 'Request Header Fields Too Large', message: 'Request headers too large' },
+}
+
+/**
+ * Errors Node's HTTP parser raises before Fastify sees a request (a request or its headers not
+ * received within HTTP_REQUEST_TIMEOUT_MS / HTTP_HEADERS_TIMEOUT_MS, oversized headers, bytes that
+ * are not HTTP): answered in the contract's envelope, then the connection is closed.
+ */
+export function clientErrorHandler(error: Error & { code?: string }, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return
+  const known = CLIENT_ERRORS[error.code ?? '']
+  const { status, text, message } = known ?? { status: 400, text: 'Bad Request', message: 'Bad request' }
+  const body = JSON.stringify({ status: 'error', message })
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${text}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+        `X-API-Version: 1\r\nAccess-Control-Allow-Origin: *\r\nConnection: close\r\n\r\n${body}`,
+    )
+  }
+  socket.destroy()
+}

@@ -1,7 +1,7 @@
 /**
  * The profiles' rules, free of HTTP: one page with its exact total through the write-invalidated
  * query cache, the dashboard stats, create-or-find (with the race against a concurrent create),
- * delete, and the export's row stream. Routes call these and only shape the reply.
+ * and delete (exports: export-csv.ts). Routes call these and only shape the reply.
  */
 import { countryNameOf } from '../../contract/countries.ts'
 import { newId } from '../../contract/ids.ts'
@@ -18,8 +18,6 @@ import {
   insertProfile,
   listProfiles,
   profileStats,
-  streamProfiles,
-  type ProfileSort,
 } from '../../db/repositories/profiles.ts'
 import type { EnrichmentClient } from './enrichment.ts'
 import type { Paging } from './profile-paging.ts'
@@ -148,10 +146,5 @@ export class ProfilesService {
     const deleted = await deleteProfile(this.db.db, id.toLowerCase())
     if (deleted) await this.cache.invalidate()
     return deleted
-  }
-
-  /** Every profile matching, in sort order, a batch at a time, as contract JSON. */
-  async *exportRows(filter: ProfileFilter, sort: ProfileSort): AsyncGenerator<ProfileJson[]> {
-    for await (const batch of streamProfiles(this.db.pool, this.db.db, whereOf(filter), sort)) yield batch.map(toProfileJson)
   }
 }

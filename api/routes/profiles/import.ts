@@ -14,6 +14,8 @@ export interface CsvImportLimits {
   maxRows: number
   /** batches written at once, each on its own pooled connection (IMPORT_WRITERS) */
   writers: number
+  /** an upload that sends nothing for this long (while the importer waits for it) is aborted: 408 */
+  idleTimeoutMs: number
 }
 
 declare module 'fastify' {
