@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http'
 import type { Readable } from 'node:stream'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { formatTimestamp } from '../../../contract/profile.ts'
@@ -31,12 +32,12 @@ export async function sendExport(
     stream.destroy()
     return reply
   }
-  // No byte accepted by the socket for this long (its send buffer full, the client not reading) ends
-  // the export. A listener on the response means Node leaves the destroying to it. A database failure
-  // after the headers is destroyed by Fastify (reply.send of a stream), likewise without a final chunk.
-  const idleMs = exports.idleTimeoutMs
-  res.setTimeout(idleMs, () => {
-    request.log.warn({ idleMs }, 'export cut: the client stopped reading')
+  // A client that takes nothing for EXPORT_IDLE_TIMEOUT_MS while the response waits for it (its
+  // socket buffers full) is cut off. The clock runs only while the response is backpressured, so a
+  // slow query before the first row does not count. A database failure after the headers is
+  // destroyed by Fastify (reply.send of a stream), likewise without a final chunk.
+  watchStalledReader(res, exports.idleTimeoutMs, () => {
+    request.log.warn({ idleMs: exports.idleTimeoutMs }, 'export cut: the client stopped reading')
     res.destroy()
   })
   const stamp = formatTimestamp(new Date()).replace(/[-:]/g, '')
@@ -45,4 +46,30 @@ export async function sendExport(
     .header('content-disposition', `attachment; filename="profiles_${stamp}.csv"`)
     .header('cache-control', 'no-store')
   return reply.send(stream)
+}
+
+function watchStalledReader(res: ServerResponse, idleMs: number, onStalled: () => void): void {
+  let stalledSince: number | undefined
+  const onDrain = () => {
+    stalledSince = undefined
+  }
+  res.on('drain', onDrain)
+  const timer = setInterval(() => {
+    if (!res.writableNeedDrain) {
+      stalledSince = undefined
+      return
+    }
+    const now = performance.now()
+    stalledSince ??= now
+    if (now - stalledSince >= idleMs) {
+      stop()
+      onStalled()
+    }
+  }, Math.max(10, Math.min(1000, Math.floor(idleMs / 5))))
+  timer.unref()
+  function stop() {
+    clearInterval(timer)
+    res.off('drain', onDrain)
+  }
+  res.once('close', stop)
 }
