@@ -47,8 +47,11 @@ export class ProfilesService {
   async page(filter: ProfileFilter, paging: Paging): Promise<PageResult> {
     const { page, limit, sort } = paging
     const key = `page:${canonicalFilterKey(filter)}:${sort.column}:${sort.direction}:${page}:${limit}`
-    const cached = await this.cache.get<PageResult>(key)
-    if (cached) return cached
+    return this.cache.getOrCompute(key, () => this.computePage(filter, paging))
+  }
+
+  private async computePage(filter: ProfileFilter, paging: Paging): Promise<PageResult> {
+    const { page, limit, sort } = paging
     const where = whereOf(filter)
     const offset = (page - 1) * limit
     const db = this.db.db
@@ -61,9 +64,7 @@ export class ProfilesService {
       total = await countProfiles(db, where)
       rows = offset < total ? await listProfiles(db, where, sort, limit, offset) : []
     }
-    const result = { total, data: rows.map(toProfileJson) }
-    await this.cache.set(key, result)
-    return result
+    return { total, data: rows.map(toProfileJson) }
   }
 
   /** The list envelope of contract §3: a page, its total and links that keep `params`. */
@@ -83,9 +84,10 @@ export class ProfilesService {
 
   /** Counts by gender, age group, country and 10-year age band for a filter. */
   async stats(filter: ProfileFilter): Promise<StatsBody> {
-    const key = `stats:${canonicalFilterKey(filter)}`
-    const cached = await this.cache.get<StatsBody>(key)
-    if (cached) return cached
+    return this.cache.getOrCompute(`stats:${canonicalFilterKey(filter)}`, () => this.computeStats(filter))
+  }
+
+  private async computeStats(filter: ProfileFilter): Promise<StatsBody> {
     const stats = await profileStats(this.db.db, whereOf(filter))
     const byGender = { male: 0, female: 0 }
     for (const g of stats.by_gender) if (g.gender === 'male' || g.gender === 'female') byGender[g.gender] = g.count
@@ -111,7 +113,6 @@ export class ProfilesService {
         age_histogram: [...histogram].sort((a, b) => a[0] - b[0]).map(([from, count]) => ({ from, to: from + 9, count })),
       },
     }
-    await this.cache.set(key, body)
     return body
   }
 
