@@ -3,6 +3,7 @@
  * npm run bench -- seed     — time seeding 1M synthetic profiles into an empty table
  * npm run bench -- portal   — the portal's profiles page at 16 concurrent users
  * npm run bench -- import   — a 500k-row CSV import while the list benchmark runs
+ * npm run bench -- abuse    — slow export readers and a 500-connection stats burst during a list load
  * Options: --rows N (default 1000000), --duration S (default 10). BENCH_DATABASE_URL picks the server.
  */
 import { parseArgs } from 'node:util'
@@ -36,7 +37,12 @@ switch (which) {
     await benchImport({ rows, duration })
     break
   }
+  case 'abuse': {
+    const { benchAbuse } = await import('./bench-abuse.ts')
+    await benchAbuse({ rows, duration })
+    break
+  }
   default:
-    console.error(`unknown benchmark "${which}": api, seed, portal or import`)
+    console.error(`unknown benchmark "${which}": api, seed, portal, import or abuse`)
     process.exit(2)
 }
