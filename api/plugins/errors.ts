@@ -167,7 +167,9 @@ export function clientErrorHandler(error: Error & { code?: string }, socket: Dup
   const known = CLIENT_ERRORS[error.code ?? '']
   const { status, text, message } = known ?? { status: 400, text: 'Bad Request', message: 'Bad request' }
   const body = JSON.stringify({ status: 'error', message })
-  if (socket.writable) {
+  // A response already under way (an upload answered early, a long download) cannot take another.
+  const responding = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent === true
+  if (socket.writable && !responding) {
     socket.write(
       `HTTP/1.1 ${status} ${text}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
         `X-API-Version: 1\r\nAccess-Control-Allow-Origin: *\r\nConnection: close\r\n\r\n${body}`,
