@@ -145,6 +145,31 @@ t.test('a client that stops reading is cut off after the idle time; its connecti
   t.equal((await next.text()).split('\r\n').length - 2, TOTAL, 'the next export is complete')
 })
 
+t.test('the export pool full (fewer connections than slots): 503 busy after the acquire timeout', async (t) => {
+  const api = await buildTestApi(t, {
+    db,
+    env: { ...CAPS, EXPORT_POOL_MAX: '1', EXPORT_ACQUIRE_TIMEOUT_MS: '300', EXPORT_IDLE_TIMEOUT_MS: '120000', BUSY_RETRY_AFTER_SECONDS: '7' },
+  })
+  const url = await listen(api.app)
+  const analyst = await api.headers('analyst')
+  const holder = slowGet(url, EXPORT, analyst)
+  t.teardown(() => holder.destroy())
+  t.equal(await holder.status, 200)
+  holder.pause()
+  t.ok(await eventually(() => api.app.exports.pool.totalCount === 1 && api.app.exports.pool.idleCount === 0), 'its one connection is taken')
+  const admin = await api.headers('admin')
+  const res = await fetch(`${url}${EXPORT}`, { headers: admin })
+  t.equal(res.status, 503)
+  t.equal(res.headers.get('retry-after'), '7')
+  t.match(await res.json(), { status: 'error', message: /busy/i })
+  t.equal(api.app.exports.state().active, 1, "the refused export's slot was given back")
+  holder.destroy()
+  t.ok(await eventually(() => api.app.exports.state().active === 0 && api.app.exports.pool.idleCount === api.app.exports.pool.totalCount))
+  const again = await fetch(`${url}${EXPORT}`, { headers: admin })
+  t.equal(again.status, 200, 'and exports work again')
+  t.equal((await again.text()).split('\r\n').length - 2, TOTAL, 'complete')
+})
+
 t.test('caps and timeouts are configuration, checked at startup', async (t) => {
   const { loadApiConfig } = await import('../../api/config.ts')
   t.throws(() => loadApiConfig({ EXPORT_MAX_PER_USER: '5', EXPORT_MAX_CONCURRENT: '2' }), /EXPORT_MAX_PER_USER/)
