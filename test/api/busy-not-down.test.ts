@@ -34,20 +34,22 @@ function countProfileQueries(pool: pg.Pool): { count: () => number } {
 }
 
 t.test('400 concurrent identical stats misses on a pool of 2: one query, no 503', async (t) => {
-  const api = await buildTestApi(t, { db })
+  // The session check is cached for AUTH_CACHE_TTL_MS (its own concern): at its longest, and warmed
+  // before each burst, so the burst measures the stats path.
+  const api = await buildTestApi(t, { db, env: { AUTH_CACHE_TTL_MS: '5000' } })
   const url = await api.app.listen({ host: '127.0.0.1', port: 0 })
   const headers = await api.headers('analyst')
-  // Authenticate once first, so the burst measures the stats path (the session check is cached).
-  t.equal((await fetch(`${url}/api/users/me`, { headers })).status, 200)
   const counter = countProfileQueries(api.db.pool)
   for (const query of ['gender=female', 'min_gender_probability=0.7&country_id=NG']) {
+    t.equal((await fetch(`${url}/api/users/me`, { headers })).status, 200)
     const before = counter.count()
     const answers = await Promise.all(
       Array.from({ length: 400 }, () => fetch(`${url}/api/profiles/stats?${query}`, { headers }).then(async (r) => [r.status, await r.text()] as const)),
     )
     const statuses = new Map<number, number>()
     for (const [status] of answers) statuses.set(status, (statuses.get(status) ?? 0) + 1)
-    t.same([...statuses], [[200, 400]], `${query}: every request 200`)
+    const odd = answers.find(([status]) => status !== 200)
+    t.same([...statuses], [[200, 400]], `${query}: every request 200${odd ? ` (e.g. ${odd[0]} ${odd[1]})` : ''}`)
     t.equal(new Set(answers.map(([, body]) => body)).size, 1, 'the same answer for all')
     t.equal(counter.count() - before, 1, `${query}: one query for the whole burst`)
   }
