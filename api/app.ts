@@ -3,7 +3,8 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Ajv } from 'ajv'
 import Fastify, { type FastifyBaseLogger, type FastifyServerOptions } from 'fastify'
 import { UUID_PATTERN } from '../contract/ids.ts'
-import type { Db } from '../db/index.ts'
+import type pg from 'pg'
+import { createPool, type Db } from '../db/index.ts'
 import type { ApiConfig } from './config.ts'
 import auth from './plugins/auth.ts'
 import { envelopeClientErrorHandler, MAX_PARAM_LENGTH } from './plugins/client-errors.ts'
@@ -22,6 +23,7 @@ import sessionRoutes from './routes/sessions/index.ts'
 import userRoutes from './routes/users/index.ts'
 import { systemClock, systemRandom, type Clock, type RandomBytes } from './services/clock.ts'
 import { EnrichmentClient } from './services/enrichment.ts'
+import { ProfileExports } from './services/export-csv.ts'
 import { createIdentity } from './services/identity.ts'
 import { DeviceLoginService } from './services/device-logins.ts'
 import { PersonalAccessTokenService } from './services/personal-access-tokens.ts'
@@ -42,6 +44,8 @@ export interface ApiDeps {
   random?: RandomBytes
   /** write log lines here instead of stdout (tests read them) */
   logStream?: NodeJS.WritableStream
+  /** the exports' own pool; by default one of EXPORT_POOL_MAX connections on db's database, closed with the app */
+  exportPool?: pg.Pool
 }
 
 /**
@@ -75,8 +79,17 @@ export async function buildApiApp(deps: ApiDeps) {
     // a hop count is valid for proxy-addr even though Fastify's types only list the other forms
     trustProxy: config.trustProxy as boolean | string | string[],
     bodyLimit: config.bodyLimitBytes,
-    routerOptions: { ignoreTrailingSlash: true, maxParamLength: MAX_PARAM_LENGTH },
+    // Slow clients never hold a connection forever (docs/performance.md, "Slow clients").
+    requestTimeout: config.http.requestTimeoutMs,
+    connectionTimeout: config.http.connectionTimeoutMs,
+    keepAliveTimeout: config.http.keepAliveTimeoutMs,
+    http: {
+      headersTimeout: config.http.headersTimeoutMs,
+      // how often Node checks those two deadlines: often enough for their precision to be a second
+      connectionsCheckingInterval: Math.min(1000, Math.ceil(config.http.headersTimeoutMs / 4)),
+    },
     clientErrorHandler: envelopeClientErrorHandler,
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: MAX_PARAM_LENGTH },
   }).withTypeProvider<TypeBoxTypeProvider>()
   app.setValidatorCompiler(validatorCompiler())
   // A JSON API: a text/plain body is a 415, not a string that fails validation later.
@@ -93,6 +106,24 @@ export async function buildApiApp(deps: ApiDeps) {
   app.decorate('enrichment', enrichment)
   app.decorate('profiles', new ProfilesService(deps.db, queryCache, enrichment))
   app.decorate('csvImport', config.csvImport)
+  const exportPool =
+    deps.exportPool ??
+    createPool({
+      databaseUrl: deps.db.pool.options.connectionString ?? '',
+      poolMax: config.exports.poolMax,
+      connectionTimeoutMs: config.exports.acquireTimeoutMs,
+      applicationName: 'insighta-export',
+    })
+  if (!deps.exportPool) app.addHook('onClose', async () => exportPool.end())
+  app.decorate(
+    'exports',
+    new ProfileExports(exportPool, deps.db.db, {
+      maxConcurrent: config.exports.maxConcurrent,
+      maxPerUser: config.exports.maxPerUser,
+      retryAfterSeconds: config.busyRetryAfterSeconds,
+      idleTimeoutMs: config.exports.idleTimeoutMs,
+    }),
+  )
   app.addHook('onClose', async () => queryCache.close())
   const identity = createIdentity({
     db: deps.db,
@@ -127,7 +158,7 @@ export async function buildApiApp(deps: ApiDeps) {
   if (!identity.github.configured) app.log.warn('GITHUB_CLIENT_ID/GITHUB_CLIENT_SECRET not set: GitHub login is unavailable')
   if (config.auth.testCodeEnabled) app.log.warn('AUTH_TEST_CODE_ENABLED: the grader shortcut (code=test_code) is ON — never in production')
 
-  await app.register(errors)
+  await app.register(errors, { busyRetryAfterSeconds: config.busyRetryAfterSeconds })
   await app.register(emptyBody)
   await app.register(requestLog, { access: loggers?.access })
   await app.register(cors, {

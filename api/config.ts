@@ -21,6 +21,20 @@ export const ApiEnvSchema = Type.Object({
   ENRICHMENT_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 60000, default: 4000 }),
   ENRICHMENT_CACHE_SIZE: Type.Integer({ minimum: 0, default: 10000 }),
 
+  // Slow clients and busy pools (docs/performance.md, "Busy, not down")
+  HTTP_REQUEST_TIMEOUT_MS: Type.Integer({ minimum: 1000, default: 120000 }),
+  HTTP_HEADERS_TIMEOUT_MS: Type.Integer({ minimum: 500, default: 10000 }),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 10000 }),
+  HTTP_CONNECTION_TIMEOUT_MS: Type.Integer({ minimum: 0, default: 60000 }),
+  IMPORT_IDLE_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 15000 }),
+  DB_ACQUIRE_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 60000, default: 5000 }),
+  BUSY_RETRY_AFTER_SECONDS: Type.Integer({ minimum: 1, maximum: 3600, default: 2 }),
+  EXPORT_POOL_MAX: Type.Integer({ minimum: 1, maximum: 50, default: 4 }),
+  EXPORT_MAX_CONCURRENT: Type.Integer({ minimum: 1, maximum: 50, default: 4 }),
+  EXPORT_MAX_PER_USER: Type.Integer({ minimum: 1, maximum: 50, default: 2 }),
+  EXPORT_IDLE_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 30000 }),
+  EXPORT_ACQUIRE_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 60000, default: 2000 }),
+
   // Identity (README: "Identity")
   JWT_SECRET: Type.Optional(Type.String()),
   JWT_PREVIOUS_SECRET: Type.Optional(Type.String()),
@@ -78,11 +92,19 @@ export interface ApiConfig {
   dataDir: string
   dbPoolMax: number
   dbStatementTimeoutMs: number
+  /** wait for a free pooled connection (or a TCP connect) this long before answering 503 busy */
+  dbAcquireTimeoutMs: number
+  /** Retry-After (s) of every busy answer: pool wait timed out, export caps reached */
+  busyRetryAfterSeconds: number
+  /** Node's server timeouts (ms): whole request, headers, idle keep-alive, socket inactivity (0 = none) */
+  http: { requestTimeoutMs: number; headersTimeoutMs: number; keepAliveTimeoutMs: number; connectionTimeoutMs: number }
+  /** GET /api/profiles/export: its own pool, caps, and the idle time after which a non-reading client is cut */
+  exports: { poolMax: number; maxConcurrent: number; maxPerUser: number; idleTimeoutMs: number; acquireTimeoutMs: number }
   redisUrl: string | undefined
   cacheTtlSeconds: number
   bodyLimitBytes: number
   /** POST /api/profiles/import: the largest upload (bytes) and the most data rows per file */
-  csvImport: { maxBytes: number; maxRows: number; writers: number }
+  csvImport: { maxBytes: number; maxRows: number; writers: number; idleTimeoutMs: number }
   enrichment: {
     genderizeUrl: string
     agifyUrl: string
@@ -183,6 +205,10 @@ export function loadApiConfig(env: Record<string, string | undefined> = process.
   // Whatever DEPLOYMENT_ENV says: a process started as production never runs the grader shortcut.
   if (e.NODE_ENV === 'production' && e.AUTH_TEST_CODE_ENABLED && e.DEPLOYMENT_ENV !== 'production')
     problems.push('AUTH_TEST_CODE_ENABLED: refused when NODE_ENV=production')
+  if (e.HTTP_HEADERS_TIMEOUT_MS > e.HTTP_REQUEST_TIMEOUT_MS)
+    problems.push('HTTP_HEADERS_TIMEOUT_MS: must not exceed HTTP_REQUEST_TIMEOUT_MS')
+  if (e.EXPORT_MAX_PER_USER > e.EXPORT_MAX_CONCURRENT)
+    problems.push('EXPORT_MAX_PER_USER: must not exceed EXPORT_MAX_CONCURRENT')
   if (problems.length > 0) throw new Error(`invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`)
   const jwtSecret = e.JWT_SECRET ?? randomBytes(32).toString('base64url')
   return {
@@ -196,10 +222,30 @@ export function loadApiConfig(env: Record<string, string | undefined> = process.
     dataDir: e.DATA_DIR,
     dbPoolMax: e.DB_POOL_MAX,
     dbStatementTimeoutMs: e.DB_STATEMENT_TIMEOUT_MS,
+    dbAcquireTimeoutMs: e.DB_ACQUIRE_TIMEOUT_MS,
+    busyRetryAfterSeconds: e.BUSY_RETRY_AFTER_SECONDS,
+    http: {
+      requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
+      headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS,
+      keepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+      connectionTimeoutMs: e.HTTP_CONNECTION_TIMEOUT_MS,
+    },
+    exports: {
+      poolMax: e.EXPORT_POOL_MAX,
+      maxConcurrent: e.EXPORT_MAX_CONCURRENT,
+      maxPerUser: e.EXPORT_MAX_PER_USER,
+      idleTimeoutMs: e.EXPORT_IDLE_TIMEOUT_MS,
+      acquireTimeoutMs: e.EXPORT_ACQUIRE_TIMEOUT_MS,
+    },
     redisUrl: e.REDIS_URL,
     cacheTtlSeconds: e.CACHE_TTL_SECONDS,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
-    csvImport: { maxBytes: e.IMPORT_MAX_BYTES, maxRows: e.IMPORT_MAX_ROWS, writers: e.IMPORT_WRITERS },
+    csvImport: {
+      maxBytes: e.IMPORT_MAX_BYTES,
+      maxRows: e.IMPORT_MAX_ROWS,
+      writers: e.IMPORT_WRITERS,
+      idleTimeoutMs: e.IMPORT_IDLE_TIMEOUT_MS,
+    },
     enrichment: {
       genderizeUrl: e.GENDERIZE_URL,
       agifyUrl: e.AGIFY_URL,

@@ -18,9 +18,21 @@ export const profileNotFound = () => new ApiError(404, 'Profile not found')
 
 const CONNECTION_ERROR_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH'])
 
+/** pg-pool's message when no pooled connection became free within its connectionTimeoutMillis */
+export const POOL_WAIT_TIMEOUT = 'timeout exceeded when trying to connect'
+
+/**
+ * Whether an error means "the database is up but every pooled connection stayed busy" (→ 503 busy
+ * with Retry-After): pg-pool gave up waiting for a free client. A TCP connect that timed out is
+ * "Connection terminated due to connection timeout" instead, and counts as unavailable.
+ */
+export function isPoolBusy(error: unknown): boolean {
+  return error instanceof Error && error.message === POOL_WAIT_TIMEOUT
+}
+
 /**
  * Whether an error means "the database cannot be reached or is going away" (→ 503), as opposed to a
- * bug or a constraint violation: connection failures, pool waits that timed out, server shutdown,
+ * bug or a constraint violation: connection failures, connects that timed out, server shutdown,
  * connection-exception SQLSTATEs (class 08), and statements cancelled by statement_timeout.
  */
 export function isDatabaseUnavailable(error: unknown): boolean {
@@ -34,7 +46,6 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   }
   const message = error.message
   return (
-    message.includes('timeout exceeded when trying to connect') ||
     message.includes('Connection terminated') ||
     message.includes('Client has encountered a connection error') ||
     message.includes('connect ECONNREFUSED')

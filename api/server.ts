@@ -23,6 +23,7 @@ export async function startApi(config: ApiConfig, shared?: OpenDatabase): Promis
       dataDir: config.dataDir,
       poolMax: config.databaseUrl ? config.dbPoolMax : 4,
       statementTimeoutMs: config.dbStatementTimeoutMs,
+      connectionTimeoutMs: config.dbAcquireTimeoutMs,
       seedIfEmpty: true,
       log: (m) => console.log(`[db] ${m}`),
     }))

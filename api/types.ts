@@ -1,6 +1,7 @@
 import type { Role } from '../contract/roles.ts'
 import type { Db } from '../db/index.ts'
 import type { EnrichmentClient } from './services/enrichment.ts'
+import type { ProfileExports } from './services/export-csv.ts'
 import type { Identity } from './services/identity.ts'
 import type { ProfilesService } from './services/profiles.ts'
 import type { QueryCache } from './services/query-cache.ts'
@@ -30,6 +31,8 @@ declare module 'fastify' {
     enrichment: EnrichmentClient
     profiles: ProfilesService
     savedSearches: SavedSearchService
+    /** GET /api/profiles/export: its own pool and caps */
+    exports: ProfileExports
     identity: Identity
     deviceLogins: DeviceLoginService
     personalAccessTokens: PersonalAccessTokenService

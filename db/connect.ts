@@ -9,6 +9,8 @@ export interface OpenDatabaseOptions {
   dataDir: string
   poolMax: number
   statementTimeoutMs?: number
+  /** wait this long for a free pooled connection or a TCP connect (ms) */
+  connectionTimeoutMs?: number
   /** run migrations (default true) */
   migrate?: boolean
   /** seed the shipped profiles when the table is empty (default false) */
@@ -31,7 +33,12 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<OpenDa
     url = embedded.url
     log(`embedded database ready at ${url.replace(/:[^:@/]*@/, ':***@')}`)
   }
-  const db = createDb({ databaseUrl: url, poolMax: options.poolMax, statementTimeoutMs: options.statementTimeoutMs })
+  const db = createDb({
+    databaseUrl: url,
+    poolMax: options.poolMax,
+    statementTimeoutMs: options.statementTimeoutMs,
+    connectionTimeoutMs: options.connectionTimeoutMs,
+  })
   try {
     if (options.migrate !== false) await migrateToLatest(db.db)
     if (options.seedIfEmpty && (await isProfilesTableEmpty(db.db))) {

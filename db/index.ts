@@ -24,20 +24,29 @@ export interface Db {
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v))
 pg.types.setTypeParser(pg.types.builtins.NUMERIC, (v) => Number(v))
 
-export function createDb(config: DbConfig): Db {
+/**
+ * A pg pool on the database. createDb builds the main one; the API builds a second, small one for
+ * exports (their own connection budget, api/services/export-csv.ts) with the same settings.
+ */
+export function createPool(config: DbConfig & { applicationName?: string }): pg.Pool {
   const pool = new pg.Pool({
     connectionString: config.databaseUrl,
     max: config.poolMax,
     connectionTimeoutMillis: config.connectionTimeoutMs ?? 5000,
     idleTimeoutMillis: 30_000,
     statement_timeout: config.statementTimeoutMs || undefined,
-    application_name: 'insighta',
+    application_name: config.applicationName ?? 'insighta',
   })
   // A dropped connection (database restarted, network cut) must not crash the process. Idle clients
   // report through the pool; a checked-out client emits 'error' itself while its query also fails,
   // and pg-pool discards it on release because it is no longer queryable.
   pool.on('error', () => {})
   pool.on('connect', (client) => client.on('error', () => {}))
+  return pool
+}
+
+export function createDb(config: DbConfig): Db {
+  const pool = createPool(config)
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
   return {
     db,

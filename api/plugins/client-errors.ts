@@ -34,6 +34,12 @@ function describe(code: string | undefined): { status: number; message: string; 
 export function envelopeClientErrorHandler(this: FastifyInstance, error: Error & { code?: string }, socket: Socket): void {
   if (error.code === 'ECONNRESET' || socket.destroyed) return
   const { status, message, cause } = describe(error.code)
+  // A response already under way (an upload answered early, a long download) cannot take another.
+  const responding = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent === true
+  if (responding) {
+    socket.destroy()
+    return
+  }
   const body = JSON.stringify({ status: 'error', message })
   this.log.info({ status, cause, remote: socket.remoteAddress }, 'request rejected by the HTTP parser')
   if (socket.writable) {

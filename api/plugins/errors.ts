@@ -2,7 +2,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import fp from 'fastify-plugin'
 import FindMyWay, { type HTTPMethod } from 'find-my-way'
 import { SAFE_TEXT_PATTERN } from '../../contract/text.ts'
-import { ApiError, isDatabaseUnavailable } from '../errors.ts'
+import { ApiError, isDatabaseUnavailable, isPoolBusy } from '../errors.ts'
 
 function send(reply: FastifyReply, status: number, message: string, extra: Record<string, unknown> = {}) {
   return reply.code(status).type('application/json; charset=utf-8').send({ status: 'error', message, ...extra })
@@ -71,7 +71,18 @@ declare module 'fastify' {
  * plus the request id for everything else (the details go to the log, never to the client).
  * Also answers 405 for a known path with the wrong method, and a JSON 404 for unknown paths.
  */
-export default fp(async function errors(app: FastifyInstance) {
+function poolState(app: FastifyInstance) {
+  const pool = app.db.pool
+  return { total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }
+}
+
+export interface ErrorsOptions {
+  /** Retry-After (s) of a busy answer */
+  busyRetryAfterSeconds?: number
+}
+
+export default fp(async function errors(app: FastifyInstance, options: ErrorsOptions) {
+  const busyRetryAfter = options.busyRetryAfterSeconds ?? 2
   // A private router of every registered (method, path) tells a wrong method from an unknown path.
   const known = FindMyWay()
   const methodsByPath = new Map<string, Set<string>>()
@@ -125,6 +136,12 @@ export default fp(async function errors(app: FastifyInstance) {
       const { status, message } = validationMessage(fe, request)
       return send(reply, status, message)
     }
+    if (isPoolBusy(error)) {
+      // The database answers, but no pooled connection came free in time: busy, not down.
+      request.log.warn({ pool: poolState(app) }, 'database busy: no pooled connection became free in time')
+      reply.header('retry-after', String(busyRetryAfter))
+      return send(reply, 503, 'Busy: every database connection is in use; retry shortly', { request_id: request.id })
+    }
     if (clientGone(request)) {
       // The client hung up (an upload cut short, a download abandoned): its "ECONNRESET aborted" is
       // neither a database outage nor a bug, and nobody is left to answer. The access line records
@@ -161,3 +178,5 @@ export default fp(async function errors(app: FastifyInstance) {
     return send(reply, 500, 'Internal server error', { request_id: request.id })
   })
 })
+
+

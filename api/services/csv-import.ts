@@ -44,7 +44,7 @@ export interface CsvImportOptions {
 /** A problem with the file as a whole, or a limit reached; `report` says what was committed before it. */
 export class CsvImportError extends ApiError {
   constructor(
-    statusCode: 400 | 413,
+    statusCode: 400 | 408 | 413,
     message: string,
     readonly report?: ImportReport,
   ) {
@@ -414,7 +414,7 @@ export class ProfileCsvImport {
       this.finishReport()
       await drain(source)
       if (error instanceof CsvImportError) {
-        throw new CsvImportError(error.statusCode as 400 | 413, error.message, this.header ? { ...report } : undefined)
+        throw new CsvImportError(error.statusCode as 400 | 408 | 413, error.message, this.header ? { ...report } : undefined)
       }
       throw error
     }

@@ -1,7 +1,7 @@
 /**
  * The profiles' rules, free of HTTP: one page with its exact total through the write-invalidated
  * query cache, the dashboard stats, create-or-find (with the race against a concurrent create),
- * delete, and the export's row stream. Routes call these and only shape the reply.
+ * and delete (exports: export-csv.ts). Routes call these and only shape the reply.
  */
 import { countryNameOf } from '../../contract/countries.ts'
 import { newId } from '../../contract/ids.ts'
@@ -19,8 +19,6 @@ import {
   listProfiles,
   profileStats,
   profilesGeneration,
-  streamProfiles,
-  type ProfileSort,
 } from '../../db/repositories/profiles.ts'
 import type { EnrichmentClient } from './enrichment.ts'
 import { GenerationCache } from './generation-cache.ts'
@@ -55,8 +53,11 @@ export class ProfilesService {
   async page(filter: ProfileFilter, paging: Paging): Promise<PageResult> {
     const { page, limit, sort } = paging
     const key = `page:${canonicalFilterKey(filter)}:${sort.column}:${sort.direction}:${page}:${limit}`
-    const cached = await this.cache.get<PageResult>(key)
-    if (cached) return cached
+    return this.cache.getOrCompute(key, () => this.computePage(filter, paging))
+  }
+
+  private async computePage(filter: ProfileFilter, paging: Paging): Promise<PageResult> {
+    const { page, limit, sort } = paging
     const where = whereOf(filter)
     const offset = (page - 1) * limit
     const db = this.db.db
@@ -78,9 +79,7 @@ export class ProfilesService {
         rows = (await listProfiles(db, where, reversed, take, total - offset - take)).reverse()
       } else rows = await listProfiles(db, where, sort, limit, offset)
     }
-    const result = { total, data: rows.map(toProfileJson) }
-    await this.cache.set(key, result)
-    return result
+    return { total, data: rows.map(toProfileJson) }
   }
 
   /** The exact total of a filter: one primary-key read of the generation when it is known. */
@@ -137,8 +136,10 @@ export class ProfilesService {
   /** Counts by gender, age group, country and 10-year age band for a filter. */
   async stats(filter: ProfileFilter): Promise<StatsBody> {
     const key = `stats:${canonicalFilterKey(filter)}`
-    const cached = await this.cache.get<StatsBody>(key)
-    if (cached) return cached
+    return this.cache.getOrCompute(key, () => this.computeStats(filter, key))
+  }
+
+  private async computeStats(filter: ProfileFilter, key: string): Promise<StatsBody> {
     // Read before the stats: a write committing in between only makes this entry newer than its generation.
     const generation = await profilesGeneration(this.db.pool)
     const known = this.statsByFilter.get(key, generation)
@@ -169,7 +170,6 @@ export class ProfilesService {
       },
     }
     this.statsByFilter.set(key, generation, body)
-    await this.cache.set(key, body)
     return body
   }
 
@@ -204,10 +204,5 @@ export class ProfilesService {
     const deleted = await deleteProfile(this.db.db, id.toLowerCase())
     if (deleted) await this.cache.invalidate()
     return deleted
-  }
-
-  /** Every profile matching, in sort order, a batch at a time, as contract JSON. */
-  async *exportRows(filter: ProfileFilter, sort: ProfileSort): AsyncGenerator<ProfileJson[]> {
-    for await (const batch of streamProfiles(this.db.pool, this.db.db, whereOf(filter), sort)) yield batch.map(toProfileJson)
   }
 }

@@ -10,12 +10,68 @@ import { Redis } from 'ioredis'
 export interface QueryCache {
   get<T>(key: string): Promise<T | undefined>
   set(key: string, value: unknown): Promise<void>
+  /**
+   * The cached value of `key`, or `compute()`'s, stored for the next caller. Concurrent misses of
+   * one key in this process share one `compute()` (single flight), so a burst of identical requests
+   * costs one query, not one per request waiting for a pooled connection.
+   */
+  getOrCompute<T>(key: string, compute: () => Promise<T>): Promise<T>
   /** Call after a committed write that changes profiles. */
   invalidate(): Promise<void>
   close(): Promise<void>
 }
 
-export class MemoryQueryCache implements QueryCache {
+/**
+ * Merges concurrent calls for one key into one. A write starts a new epoch: a call that begins
+ * after an invalidation never joins a flight that began before it (which may have read pre-write
+ * data), keeping the cache's promise of never serving data across a write within this process.
+ */
+export class SingleFlight {
+  private epoch = 0
+  private readonly flights = new Map<string, Promise<unknown>>()
+
+  run<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const k = `${this.epoch}:${key}`
+    const running = this.flights.get(k)
+    if (running) return running as Promise<T>
+    const flight = fn().finally(() => {
+      if (this.flights.get(k) === flight) this.flights.delete(k)
+    })
+    this.flights.set(k, flight)
+    return flight
+  }
+
+  /** calls in flight right now */
+  get size(): number {
+    return this.flights.size
+  }
+
+  newEpoch(): void {
+    this.epoch++
+    this.flights.clear()
+  }
+}
+
+abstract class SingleFlightCache implements QueryCache {
+  protected readonly flights = new SingleFlight()
+
+  abstract get<T>(key: string): Promise<T | undefined>
+  abstract set(key: string, value: unknown): Promise<void>
+  abstract invalidate(): Promise<void>
+  abstract close(): Promise<void>
+
+  async getOrCompute<T>(key: string, compute: () => Promise<T>): Promise<T> {
+    const cached = await this.get<T>(key)
+    if (cached !== undefined) return cached
+    return this.flights.run(key, async () => {
+      const value = await compute()
+      await this.set(key, value)
+      return value
+    })
+  }
+}
+
+export class MemoryQueryCache extends SingleFlightCache {
   private generation = 0
   private readonly entries = new Map<string, { value: unknown; expires: number; generation: number }>()
 
@@ -23,7 +79,9 @@ export class MemoryQueryCache implements QueryCache {
     private readonly ttlMs: number,
     private readonly maxEntries = 5000,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    super()
+  }
 
   async get<T>(key: string): Promise<T | undefined> {
     const entry = this.entries.get(key)
@@ -50,6 +108,7 @@ export class MemoryQueryCache implements QueryCache {
 
   async invalidate(): Promise<void> {
     this.generation++
+    this.flights.newEpoch()
     this.entries.clear()
   }
 
@@ -58,7 +117,7 @@ export class MemoryQueryCache implements QueryCache {
   }
 }
 
-export class RedisQueryCache implements QueryCache {
+export class RedisQueryCache extends SingleFlightCache {
   private readonly redis: Redis
   private readonly prefix: string
 
@@ -68,6 +127,7 @@ export class RedisQueryCache implements QueryCache {
     private readonly onError: (error: unknown) => void,
     prefix = 'insighta:q',
   ) {
+    super()
     this.prefix = prefix
     // Reads and fills skip Redis while it is not connected (a miss costs nothing); invalidations are
     // queued until it connects, bounded by the command timeout, because losing one would let another
@@ -106,6 +166,7 @@ export class RedisQueryCache implements QueryCache {
   }
 
   async invalidate(): Promise<void> {
+    this.flights.newEpoch()
     try {
       await this.redis.incr(`${this.prefix}:gen`)
     } catch (error) {

@@ -1,6 +1,5 @@
-import { sql, type SelectQueryBuilder } from 'kysely'
 import type pg from 'pg'
-import Cursor from 'pg-cursor'
+import { sql, type SelectQueryBuilder } from 'kysely'
 import { PROFILE_COLUMNS } from '../../contract/profile.ts'
 import type { SortColumn } from '../../contract/profile-query.ts'
 import type { Database, Executor, ProfilesTable } from '../types.ts'
@@ -277,45 +276,72 @@ export async function profileStats(db: Executor, where: ProfileWhere): Promise<P
 }
 
 /**
- * Streams every matching profile in sort order through a server-side cursor, `batchSize` rows at a
- * time, holding one connection for the duration. The caller must consume or return the iterator.
+ * A float8 as JavaScript's String(number) writes it (the JSON API's numbers): Postgres's shortest
+ * round-trip digits are the same, but it switches to exponents below 1e-4 ("1e-05") where JavaScript
+ * keeps decimals down to 1e-6 ("0.00001"), and pads exponents ("1e-07" vs "1e-7"). Probabilities
+ * are 0–1 (a CHECK), so large exponents never occur; -0 prints as 0, as in JSON.
  */
-export async function* streamProfiles(
-  pool: pg.Pool,
+function jsNumberText(column: string): string {
+  return `CASE WHEN ${column} = 0 THEN '0' WHEN abs(${column}) >= 1e-4 THEN ${column}::text
+    WHEN abs(${column}) >= 1e-6 THEN (${column}::text)::numeric::text
+    ELSE replace(${column}::text, 'e-0', 'e-') END`
+}
+
+/**
+ * Free text as exported: NULLIF makes an empty value an unquoted empty field (COPY quotes empty
+ * strings to tell them from NULL; the JavaScript formatter does not). With `neutraliseFormulas`, a
+ * value a spreadsheet would evaluate (first character = + - @, tab or CR; OWASP) gets a leading '.
+ */
+function exportText(column: string, neutraliseFormulas: boolean): string {
+  const value = neutraliseFormulas
+    ? `CASE WHEN left(${column}, 1) IN ('=', '+', '-', '@', E'\\t', E'\\r') THEN '''' || ${column} ELSE ${column} END`
+    : column
+  return `NULLIF(${value}, '')`
+}
+
+/** A value inlined as an SQL literal: COPY takes no bind parameters. */
+function sqlLiteral(value: unknown): string {
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw new Error('non-finite number in an export filter')
+    return String(value)
+  }
+  if (typeof value === 'string') {
+    if (value.includes('\0')) throw new Error('NUL in an export filter')
+    return `'${value.replace(/'/g, "''")}'`
+  }
+  if (Array.isArray(value)) return `ARRAY[${value.map(sqlLiteral).join(', ')}]`
+  throw new Error(`unsupported export filter value: ${typeof value}`)
+}
+
+/**
+ * The export as one statement: `COPY (SELECT …) TO STDOUT (FORMAT csv)` with the list's filters and
+ * order, every column formatted as the JSON API writes it (numbers as JavaScript prints them,
+ * created_at as YYYY-MM-DDTHH:MM:SSZ in UTC, country_id trimmed). Rows end in LF (COPY's only
+ * choice) and there is no header: api/services/export-csv.ts adds both. Filter values are inlined
+ * as literals because COPY takes no parameters; they arrive validated, and strings are quoted for
+ * standard_conforming_strings (on by default since Postgres 9.1).
+ */
+export function profilesCopySql(
   db: Executor,
   where: ProfileWhere,
   sort: ProfileSort,
-  batchSize = 2000,
-): AsyncGenerator<ProfileRow[]> {
-  const compiled = orderBySort(applyWhere(db.selectFrom('profiles').select(PROFILE_COLUMNS), where), sort).compile()
-  const client = await pool.connect()
-  let failed = false
-  // Until Sync the whole cursor is one statement for statement_timeout, and a 1M-row export takes
-  // longer than any sensible per-query limit: lift it for this connection, restore it afterwards.
-  try {
-    await client.query('SET statement_timeout = 0')
-  } catch (error) {
-    client.release(true)
-    throw error
-  }
-  const cursor = client.query(new Cursor<ProfileRow>(compiled.sql, compiled.parameters as unknown[]))
-  try {
-    for (;;) {
-      const rows = await cursor.read(batchSize)
-      if (rows.length === 0) return
-      yield rows
-    }
-  } catch (error) {
-    failed = true
-    throw error
-  } finally {
-    try {
-      await cursor.close()
-      if (!failed) await client.query('RESET statement_timeout')
-    } catch {
-      failed = true
-    }
-    // A connection whose cursor failed may be mid-protocol: discard it rather than reuse it.
-    client.release(failed ? true : undefined)
-  }
+  options: { neutraliseFormulas: boolean },
+): string {
+  const columns = [
+    'id',
+    exportText('name', options.neutraliseFormulas),
+    'gender',
+    jsNumberText('gender_probability'),
+    'age',
+    'age_group',
+    'btrim(country_id)',
+    exportText('country_name', options.neutraliseFormulas),
+    jsNumberText('country_probability'),
+    `to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')`,
+  ]
+  // Aliases no column has, so that ORDER BY's names can only mean the table's columns.
+  const select = db.selectFrom('profiles').select(columns.map((c, i) => sql.raw<string>(c).as(`export_${i}`)))
+  const compiled = orderBySort(applyWhere(select, where), sort).compile()
+  const text = compiled.sql.replace(/\$(\d+)/g, (_, n: string) => sqlLiteral(compiled.parameters[Number(n) - 1]))
+  return `COPY (${text}) TO STDOUT WITH (FORMAT csv)`
 }

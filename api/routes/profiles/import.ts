@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http'
 import { finished } from 'node:stream/promises'
 import multipart from '@fastify/multipart'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
@@ -14,6 +15,8 @@ export interface CsvImportLimits {
   maxRows: number
   /** batches written at once, each on its own pooled connection (IMPORT_WRITERS) */
   writers: number
+  /** an upload that sends nothing for this long (while the importer waits for it) is aborted: 408 */
+  idleTimeoutMs: number
 }
 
 declare module 'fastify' {
@@ -73,6 +76,7 @@ const importRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: {
           200: Type.Object({ status: Type.Literal('success'), ...ImportReportSchema.properties }),
           400: ImportErrorSchema,
+          408: ImportErrorSchema,
           413: ImportErrorSchema,
         },
       },
@@ -85,22 +89,57 @@ const importRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const overLimit = () => job.abort(new CsvImportError(413, tooLarge(limits.maxBytes)))
       file.once('limit', overLimit)
       if (file.truncated) overLimit()
+      const stopWatching = watchStalledUpload(request.raw, limits.idleTimeoutMs, () => {
+        request.log.warn({ idleMs: limits.idleTimeoutMs }, 'CSV import aborted: the upload stalled')
+        // The importer waits on the next chunk, which will not come: end its input with the error.
+        file.destroy(new CsvImportError(408, `Upload stalled: no data received for ${Math.round(limits.idleTimeoutMs / 1000)} s`))
+      })
       try {
         const report = await job.run(file)
         return { status: 'success' as const, ...report }
       } catch (error) {
         if (error instanceof CsvImportError) {
           const body = { status: 'error' as const, message: error.message }
-          return reply.code(error.statusCode as 400 | 413).send(error.report ? { ...body, report: error.report } : body)
+          // A stalled client will not send the rest of its body: answer, then close the connection.
+          if (error.statusCode === 408) reply.header('connection', 'close')
+          return reply.code(error.statusCode as 400 | 408 | 413).send(error.report ? { ...body, report: error.report } : body)
         }
         if (request.raw.destroyed) request.log.warn({ report: job.report }, 'CSV import cut short by the client')
         throw error
       } finally {
+        stopWatching()
         // Once per import, after the last batch — also when it stopped midway with rows written.
         if (job.report.inserted > 0) await app.queryCache.invalidate()
       }
     },
   )
+}
+
+/**
+ * Calls `onStall` once when the request body has sent nothing for `idleMs` while we were ready to
+ * read it. Time the body spends paused by backpressure (the importer is writing) does not count:
+ * that wait is ours, not the client's. Returns the function that stops watching.
+ */
+function watchStalledUpload(raw: IncomingMessage, idleMs: number, onStall: () => void): () => void {
+  let last = performance.now()
+  const onData = () => {
+    last = performance.now()
+  }
+  raw.on('data', onData)
+  const timer = setInterval(() => {
+    if (raw.readableEnded || raw.destroyed) return stop()
+    if (raw.isPaused()) last = performance.now()
+    else if (performance.now() - last >= idleMs) {
+      stop()
+      onStall()
+    }
+  }, Math.max(25, Math.min(1000, Math.floor(idleMs / 4))))
+  timer.unref()
+  function stop() {
+    clearInterval(timer)
+    raw.off('data', onData)
+  }
+  return stop
 }
 
 /** The uploaded file's stream; 400 when the form has no file part named "file". */

@@ -4,7 +4,7 @@ import { Type } from 'typebox'
 import type { FastifyRequest } from 'fastify'
 import { isUuid } from '../../../contract/ids.ts'
 import { interpretProfileQuery, SEARCH_EXAMPLES } from '../../../contract/nl-parser.ts'
-import { MAX_NAME_LENGTH, PROFILE_COLUMNS, ProfileSchema, formatTimestamp } from '../../../contract/profile.ts'
+import { MAX_NAME_LENGTH, ProfileSchema } from '../../../contract/profile.ts'
 import {
   FILTER_PARAMS,
   FilterQuerySchema,
@@ -20,7 +20,7 @@ import { StatsSchema } from '../../../contract/profile-stats.ts'
 import { SafeText } from '../../../contract/text.ts'
 import { ApiError, invalidQuery, missingQuery, profileNotFound } from '../../errors.ts'
 import { rejectStaticPathOnParametricRoute } from '../../plugins/errors.ts'
-import { csvLine } from '../../services/csv.ts'
+import { sendExport } from './export.ts'
 import { pagingOf } from '../../services/profile-paging.ts'
 import { ErrorSchema } from '../../../contract/envelope.ts'
 import importRoutes from './import.ts'
@@ -96,33 +96,34 @@ const profiles: FastifyPluginAsyncTypebox = async (app) => {
       preValidation: requireParam('format'),
       schema: {
         summary: 'Export every profile matching the filters as CSV (streamed)',
+        description:
+          'Same filters and order as the list, no pagination. `safe=true` prefixes cells that a spreadsheet would ' +
+          "evaluate as a formula (first character = + - @, tab or CR) with a `'`; off by default (the raw export). " +
+          'Busy (429 for this user, 503 overall) when the export caps are reached.',
         tags: ['profiles'],
-        querystring: Type.Object({ ...ListQuerySchema.properties, format: Type.Literal('csv') }, { additionalProperties: true }),
+        querystring: Type.Object(
+          {
+            ...ListQuerySchema.properties,
+            format: Type.Literal('csv'),
+            safe: Type.Optional(Type.Boolean({ description: "neutralise formula cells with a leading '" })),
+          },
+          { additionalProperties: true },
+        ),
         produces: ['text/csv'],
         response: {
           200: Type.Unsafe<Readable>({ type: 'string', description: 'text/csv; charset=utf-8, RFC 4180, header row first' }),
           400: ErrorSchema,
           422: ErrorSchema,
+          429: ErrorSchema,
+          503: ErrorSchema,
         },
       },
     },
-    async (request, reply) => {
-      const rows = service.exportRows(filterOf(request.query), pagingOf(request.query).sort)
-      async function* lines() {
-        yield csvLine(PROFILE_COLUMNS)
-        for await (const batch of rows) {
-          let chunk = ''
-          for (const p of batch) chunk += csvLine(PROFILE_COLUMNS.map((c) => p[c]))
-          yield chunk
-        }
-      }
-      const stamp = formatTimestamp(new Date()).replace(/[-:]/g, '')
-      reply
-        .type('text/csv; charset=utf-8')
-        .header('content-disposition', `attachment; filename="profiles_${stamp}.csv"`)
-        .header('cache-control', 'no-store')
-      return reply.send(Readable.from(lines(), { objectMode: false }))
-    },
+    async (request, reply) => sendExport(request, reply, {
+      filter: filterOf(request.query),
+      sort: pagingOf(request.query).sort,
+      neutraliseFormulas: request.query.safe === true,
+    }),
   )
 
   app.get(
