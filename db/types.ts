@@ -11,7 +11,15 @@ export interface ProfilesTable {
   country_id: string
   country_name: string
   country_probability: number
-  created_at: ColumnType<Date, Date | string | undefined, never>
+  /** generated from the v7 id's timestamp, truncated to the second: never written */
+  created_at: ColumnType<Date, never, never>
+}
+
+/** One row maintained by triggers on profiles: the unfiltered total and the write generation. */
+export interface ProfileTotalsTable {
+  singleton: ColumnType<boolean, never, never>
+  total: number
+  generation: number
 }
 
 /** Maintained by triggers on profiles: how many profiles share a (gender, age, country). */
@@ -193,6 +201,7 @@ export interface PersonalAccessTokensTable {
 export interface Database {
   profiles: ProfilesTable
   profile_counts: ProfileCountsTable
+  profile_totals: ProfileTotalsTable
   portal_sessions: PortalSessionsTable
   users: UsersTable
   sessions: SessionsTable

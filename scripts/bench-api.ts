@@ -1,87 +1,310 @@
 /**
- * npm run bench — the API on 1M profiles in a real Postgres: per endpoint requests/s and p50/p99 at 32
- * connections with the query cache OFF (every total is computed), export throughput and peak RSS.
+ * npm run bench — one table: every API case under autocannon (32 connections, cache off), side by
+ * side with a Fastify hello-world served the same way in the same run (the floor of this machine and
+ * load tool), the case's SQL alone in Postgres (a pg loop on as many connections as the API's pool,
+ * uncached: page and exact count), and Node / Postgres CPU per request read from /proc. Then import
+ * (rows/s, peak RSS, ratio to INSERT … SELECT of the same rows on the same schema) and seed.
  */
-import { BENCH_DATABASE_URL, benchApiEnv, ensureProfiles, load, machineLine, startChild } from './bench-support.ts'
+import { spawn } from 'node:child_process'
+import { createReadStream, readFileSync } from 'node:fs'
+import { mkdtemp, rm } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import { pipeline } from 'node:stream/promises'
+import autocannon from 'autocannon'
+import pg from 'pg'
+import { from as copyFrom } from 'pg-copy-streams'
+import { PROFILE_COLUMNS } from '../contract/profile.ts'
+import { deleteImported, IMPORT_COLUMNS, upload, writeCsv } from './bench-import.ts'
+import { benchSeed } from './bench-seed.ts'
+import { BENCH_DATABASE_URL, benchApiEnv, ensureProfiles, machineLine, startChild } from './bench-support.ts'
+
+const CONNECTIONS = 32
+const SQL_CONNECTIONS = 16 // the API's DB_POOL_MAX in benchApiEnv
+const TICK_MS = 1000 / 100 // CLK_TCK
+
+/** utime + stime of a process, in ms; 0 when it is gone. */
+function cpuMs(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
+    return (Number(fields[11]) + Number(fields[12])) * TICK_MS
+  } catch {
+    return 0
+  }
+}
+
+/** Postgres backends of one application on the bench database. */
+async function backendPids(pool: pg.Pool, application: string): Promise<number[]> {
+  const { rows } = await pool.query<{ pid: number }>(
+    'SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1',
+    [application],
+  )
+  return rows.map((r) => r.pid)
+}
+
+function cpuOf(pids: Iterable<number>, before = new Map<number, number>()): Map<number, number> {
+  const now = new Map<number, number>()
+  for (const pid of pids) now.set(pid, cpuMs(pid) - (before.get(pid) ?? 0))
+  return now
+}
+const sum = (m: Map<number, number>) => [...m.values()].reduce((a, b) => a + b, 0)
+
+interface HttpResult {
+  rps: number
+  p50: number
+  p99: number
+  nodeMs: number
+  pgMs: number
+  bad: number
+}
+
+async function http(url: string, paths: string[], headers: Record<string, string>, seconds: number, nodePid: number, pgPids: () => Promise<number[]>): Promise<HttpResult> {
+  const pgBefore = cpuOf(await pgPids())
+  const nodeBefore = cpuMs(nodePid)
+  const r = await autocannon({ url, connections: CONNECTIONS, duration: seconds, requests: paths.map((p) => ({ method: 'GET', path: p, headers })) })
+  const nodeMs = cpuMs(nodePid) - nodeBefore
+  const pgMs = sum(cpuOf(await pgPids(), pgBefore))
+  const n = Math.max(1, r.requests.total)
+  return { rps: Math.round(r.requests.average), p50: r.latency.p50, p99: r.latency.p99, nodeMs: nodeMs / n, pgMs: pgMs / n, bad: r.non2xx + r.errors + r.timeouts }
+}
+
+type Statement = { text: string; values: (i: number) => unknown[] }
+interface SqlResult {
+  qps: number
+  p50: number
+  p99: number
+  pgMs: number
+}
+
+/** The case's statements, in sequence per iteration, on SQL_CONNECTIONS connections for `seconds`. */
+async function sqlAlone(statements: Statement[], seconds: number): Promise<SqlResult> {
+  const pool = new pg.Pool({ connectionString: BENCH_DATABASE_URL, max: SQL_CONNECTIONS, application_name: 'insighta-bench-sql' })
+  try {
+    const clients = await Promise.all(Array.from({ length: SQL_CONNECTIONS }, () => pool.connect()))
+    const pids = await Promise.all(clients.map(async (c) => (await c.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid))
+    const before = cpuOf(pids)
+    const latencies: number[] = []
+    const end = performance.now() + seconds * 1000
+    let i = 0
+    await Promise.all(
+      clients.map(async (client) => {
+        while (performance.now() < end) {
+          const n = i++
+          const started = performance.now()
+          for (const [k, s] of statements.entries()) await client.query({ name: `bench_${k}_${s.text.length}`, text: s.text, values: s.values(n) })
+          latencies.push(performance.now() - started)
+        }
+      }),
+    )
+    const pgMs = sum(cpuOf(pids, before))
+    for (const c of clients) c.release()
+    latencies.sort((a, b) => a - b)
+    const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]
+    return { qps: Math.round(latencies.length / seconds), p50: at(0.5), p99: at(0.99), pgMs: pgMs / Math.max(1, latencies.length) }
+  } finally {
+    await pool.end()
+  }
+}
+
+const FLOOR_SOURCE = `
+import Fastify from 'fastify'
+const app = Fastify({ logger: false })
+app.get('/', { schema: { response: { 200: { type: 'object', properties: { hello: { type: 'string' } } } } } }, async () => ({ hello: 'world' }))
+await app.listen({ host: '127.0.0.1', port: 0 })
+console.log('listening on http://127.0.0.1:' + app.server.address().port)
+`
+
+async function startFloor(): Promise<{ url: string; pid: number; stop(): void }> {
+  const child = spawn(process.execPath, ['--input-type=module', '-e', FLOOR_SOURCE], { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'inherit'] })
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = ''
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString()
+      const m = /listening on (\S+)/.exec(out)
+      if (m) resolve(m[1])
+    })
+    child.once('exit', (code) => reject(new Error(`hello-world floor exited with ${code}`)))
+  })
+  return { url, pid: child.pid!, stop: () => child.kill('SIGTERM') }
+}
+
+const COLS = PROFILE_COLUMNS.join(', ')
+const page = (where: string, order: string, params: number) =>
+  `SELECT ${COLS} FROM profiles ${where} ORDER BY ${order} LIMIT 10 OFFSET $${params + 1}`
+const ROLLUP: Statement = { text: 'SELECT total FROM profile_totals', values: () => [] }
 
 export async function benchApi(options: { rows?: number; duration?: number } = {}) {
   const rows = options.rows ?? 1_000_000
-  const duration = options.duration ?? 10
-  console.log(`machine: ${machineLine()}`)
+  const seconds = options.duration ?? 10
+  console.log(`machine before: ${machineLine()}`)
   const total = await ensureProfiles(rows)
   console.log(`profiles in ${BENCH_DATABASE_URL.replace(/:[^:@/]*@/, ':***@')}: ${total}`)
-
+  const pool = new pg.Pool({ connectionString: BENCH_DATABASE_URL, max: 2, application_name: 'insighta-bench' })
+  const floor = await startFloor()
   const api = await startChild('api/server.ts', benchApiEnv())
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'insighta-bench-'))
+  const table: string[][] = []
   try {
-    const headers: Record<string, string> = { 'x-api-version': '1' }
     const login = await fetch(`${api.url}/auth/github/callback?code=analyst_test_code`)
-    if (login.ok) headers.authorization = `Bearer ${((await login.json()) as { access_token: string }).access_token}`
+    const token = ((await login.json()) as { access_token: string }).access_token
+    const headers = { 'x-api-version': '1', authorization: `Bearer ${token}` }
+    const ids = (await pool.query<{ id: string }>('SELECT id FROM profiles ORDER BY random() LIMIT 200')).rows.map((r) => r.id)
+    const pages = (n: number) => Array.from({ length: n }, (_, i) => i + 1)
+    const lastPage = Math.floor(total / 10)
+    const deepPage = Math.min(50_000, lastPage)
+    const apiPgPids = () => backendPids(pool, 'insighta')
 
-    // Sanity: the uncached total is exact.
-    const check = await fetch(`${api.url}/api/profiles?limit=1`, { headers })
-    const checkBody = (await check.json()) as { total: number }
-    if (checkBody.total !== total) throw new Error(`total ${checkBody.total} ≠ ${total}`)
-    console.log(`uncached total on GET /api/profiles: ${checkBody.total} (exact)`)
+    const cases: { label: string; paths: string[]; sql: Statement[] }[] = [
+      { label: 'get by id', paths: ids.map((id) => `/api/profiles/${id}`), sql: [{ text: `SELECT ${COLS} FROM profiles WHERE id = $1`, values: (i) => [ids[i % ids.length]] }] },
+      { label: 'list, unfiltered, pages 1–100', paths: pages(100).map((p) => `/api/profiles?page=${p}`), sql: [{ text: page('', 'id DESC', 0), values: (i) => [(i % 100) * 10] }, ROLLUP] },
+      {
+        label: 'list, 1 filter (country)',
+        paths: ['NG', 'KE', 'GH', 'AO'].flatMap((c) => pages(5).map((p) => `/api/profiles?country_id=${c}&page=${p}`)),
+        sql: [
+          { text: page('WHERE country_id = $1', 'id DESC', 1), values: (i) => [['NG', 'KE', 'GH', 'AO'][i % 4], (i % 5) * 10] },
+          { text: 'SELECT sum(n) FROM profile_counts WHERE country_id = $1', values: (i) => [['NG', 'KE', 'GH', 'AO'][i % 4]] },
+        ],
+      },
+      {
+        label: 'list, 3 filters',
+        paths: pages(5).map((p) => `/api/profiles?gender=male&country_id=NG&min_age=25&page=${p}`),
+        sql: [
+          { text: page("WHERE gender = 'male' AND country_id = 'NG' AND age >= $1", 'id DESC', 1), values: (i) => [25, (i % 5) * 10] },
+          { text: "SELECT sum(n) FROM profile_counts WHERE gender = 'male' AND country_id = 'NG' AND age >= $1", values: () => [25] },
+        ],
+      },
+      ...(['age', 'created_at', 'gender_probability', 'country_probability', 'name'] as const).map((column) => ({
+        label: `sort_by=${column} desc, pages 1–20`,
+        paths: pages(20).map((p) => `/api/profiles?sort_by=${column}&order=desc&page=${p}`),
+        sql: [
+          { text: page('', column === 'name' ? 'lower(name) DESC' : column === 'created_at' ? 'id DESC' : `${column} DESC, id DESC`, 0), values: (i: number) => [(i % 20) * 10] },
+          ROLLUP,
+        ],
+      })),
+      {
+        label: 'probability only (≥ 0.8), pages 1–20',
+        paths: pages(20).map((p) => `/api/profiles?min_gender_probability=0.8&page=${p}`),
+        sql: [
+          { text: page('WHERE gender_probability >= $1', 'id DESC', 1), values: (i) => [0.8, (i % 20) * 10] },
+          { text: 'SELECT count(*) FROM profiles WHERE gender_probability >= $1', values: () => [0.8] },
+        ],
+      },
+      {
+        label: 'NL "adult females above 30"',
+        paths: pages(20).map((p) => `/api/profiles/search?q=${encodeURIComponent('adult females above 30')}&page=${p}`),
+        sql: [
+          { text: page("WHERE gender = 'female' AND age >= $1 AND age <= $2", 'id DESC', 2), values: (i) => [30, 59, (i % 20) * 10] },
+          { text: "SELECT sum(n) FROM profile_counts WHERE gender = 'female' AND age >= $1 AND age <= $2", values: () => [30, 59] },
+        ],
+      },
+      { label: `deep page (page ${deepPage})`, paths: [`/api/profiles?page=${deepPage}`], sql: [{ text: page('', 'id DESC', 0), values: () => [(deepPage - 1) * 10] }, ROLLUP] },
+      {
+        label: 'stats (country filter)',
+        paths: ['NG', 'KE', 'GH', 'AO', 'ZA', 'EG'].map((c) => `/api/profiles/stats?country_id=${c}`),
+        sql: [{ text: 'SELECT gender, age, country_id, n FROM profile_counts WHERE country_id = $1 AND n > 0', values: (i) => [['NG', 'KE', 'GH', 'AO', 'ZA', 'EG'][i % 6]] }],
+      },
+    ]
 
-    const idsBody = (await (await fetch(`${api.url}/api/profiles?limit=50&sort_by=name`, { headers })).json()) as {
-      data: { id: string }[]
+    // Sanity: the totals the API serves are exact.
+    for (const c of cases.slice(1, 4)) {
+      const body = (await (await fetch(`${api.url}${c.paths[0]}`, { headers })).json()) as { total: number }
+      const sqlTotal = c.sql[1].text.includes('profile_totals') ? total : Number((await pool.query(c.sql[1].text, c.sql[1].values(0) as unknown[])).rows[0].sum)
+      if (body.total !== sqlTotal) throw new Error(`${c.label}: total ${body.total} ≠ ${sqlTotal}`)
     }
-    const countries = ['NG', 'KE', 'GH', 'ZA', 'ET', 'AO', 'TZ', 'UG', 'EG', 'BJ']
-    const sorts = ['age', 'created_at', 'gender_probability', 'name']
-    const results: Record<string, { p99: number }> = {}
-    console.log(`\n${duration} s per endpoint, 32 connections, cache off:`)
-    results.list = await load(
-      'list (2 filters + sort)',
-      api.url,
-      countries.flatMap((c, i) => [
-        { path: `/api/profiles?gender=male&country_id=${c}&sort_by=${sorts[i % 4]}&order=desc`, headers },
-        { path: `/api/profiles?age_group=adult&country_id=${c}&sort_by=age&page=3`, headers },
-      ]),
-      { duration },
-    )
-    results.search = await load(
-      'NL search',
-      api.url,
-      ['young males from nigeria', 'females above 30', 'adult men from kenya', 'seniors in ghana', 'women aged 20-45 living in angola',
-        'teenagers from south africa', 'children under 10', 'elderly women from egypt']
-        .map((q) => ({ path: `/api/profiles/search?q=${encodeURIComponent(q)}`, headers })),
-      { duration },
-    )
-    results.get = await load(
-      'get by id',
-      api.url,
-      idsBody.data.map((p) => ({ path: `/api/profiles/${p.id}`, headers })),
-      { duration },
-    )
-    results.stats = await load('stats (country filter)', api.url, countries.map((c) => ({ path: `/api/profiles/stats?country_id=${c}`, headers })), { duration })
-    results.broad = await load('list, broad probability filter', api.url, [{ path: '/api/profiles?min_gender_probability=0.8', headers }], { duration })
 
-    console.log('\nexport of every profile as CSV:')
+    // Warm-up: JIT, pool connections, plans.
+    await http(api.url, cases[1].paths, headers, 2, api.pid, apiPgPids)
+    const hello = await http(floor.url, ['/'], {}, seconds, floor.pid, async () => [])
+    const fmt = (n: number, d = 2) => n.toFixed(d)
+    table.push(['hello-world floor', String(hello.rps), String(hello.p50), String(hello.p99), '100 %', fmt(hello.nodeMs, 3), '–', '–', '–', '–', '–'])
+    for (const c of cases) {
+      const r = await http(api.url, c.paths, headers, seconds, api.pid, apiPgPids)
+      const s = await sqlAlone(c.sql, Math.max(3, seconds / 2))
+      table.push([
+        c.label + (r.bad ? ` (${r.bad} non-2xx/errors)` : ''),
+        String(r.rps), String(r.p50), String(r.p99), `${((100 * r.rps) / hello.rps).toFixed(1)} %`,
+        fmt(r.nodeMs, 3), fmt(r.pgMs, 3), String(s.qps), fmt(s.p50), fmt(s.p99), fmt(s.pgMs, 3),
+      ])
+      console.log(`  ${table.at(-1)!.join(' | ')}`)
+    }
+
+    // Import: the API's streamed CSV import vs INSERT … SELECT of as many rows on the same schema.
+    const importRows = Math.min(500_000, Math.floor(total / 2))
+    await deleteImported(pool)
+    const csv = path.join(dir, 'import.csv')
+    await writeCsv(csv, importRows, 'X', 101)
     const rssBefore = api.peakRssMb()
-    const started = performance.now()
-    const res = await fetch(`${api.url}/api/profiles/export?format=csv`, { headers })
-    let bytes = 0
-    let lines = 0
-    const reader = res.body!.getReader()
-    for (;;) {
-      const { done, value } = await reader.read()
-      if (done) break
-      bytes += value.length
-      for (let i = 0; i < value.length; i++) if (value[i] === 10) lines++
-    }
-    const seconds = (performance.now() - started) / 1000
-    const exported = lines - 1
-    console.log(
-      `exported ${exported} rows, ${(bytes / 2 ** 20).toFixed(0)} MiB in ${seconds.toFixed(1)} s: ${Math.round(exported / seconds)} rows/s`,
-    )
-    console.log(`API peak RSS: ${api.peakRssMb().toFixed(0)} MB (before export ${rssBefore.toFixed(0)} MB)`)
-    if (exported !== total) throw new Error(`export had ${exported} rows, expected ${total}`)
-
-    console.log('\ntargets: list p99 ≤ 25 ms, search p99 ≤ 25 ms, get p99 ≤ 10 ms, export ≥ 150k rows/s, RSS ≤ 200 MB')
-    console.log(
-      `          list ${results.list.p99} ms, search ${results.search.p99} ms, get ${results.get.p99} ms, export ${Math.round(exported / seconds)} rows/s, RSS ${api.peakRssMb().toFixed(0)} MB`,
-    )
+    const apiPg = cpuOf(await apiPgPids())
+    const nodeBefore = cpuMs(api.pid)
+    const imported = await upload(api, await adminToken(api.url), csv)
+    if (imported.status !== 200 || imported.body.inserted !== importRows) throw new Error(`import: ${imported.status} ${JSON.stringify(imported.body)}`)
+    const importRate = importRows / imported.seconds
+    const importNodeUs = ((cpuMs(api.pid) - nodeBefore) * 1000) / importRows
+    const importPgUs = (sum(cpuOf(await apiPgPids(), apiPg)) * 1000) / importRows
+    const ceiling = await sqlImportCeiling(pool, dir, importRows)
+    table.push([
+      `import ${importRows} rows into ${total}`, `${Math.round(importRate)} rows/s`, '', '', `${((100 * importRate) / ceiling).toFixed(0)} % of SQL`,
+      `${importNodeUs.toFixed(1)} µs/row`, `${importPgUs.toFixed(1)} µs/row`, `${Math.round(ceiling)} rows/s`, '', '', `peak RSS ${api.peakRssMb().toFixed(0)} MB (before ${rssBefore.toFixed(0)})`,
+    ])
+    await deleteImported(pool)
   } finally {
     await api.stop()
+    floor.stop()
+    await pool.end()
+    await rm(dir, { recursive: true, force: true })
   }
+  const seed = await benchSeed({ rows })
+  table.push([`seed ${seed.rows} into an empty table`, `${Math.round(seed.rows / seed.seconds)} rows/s`, '', '', '', '', '', '', '', '', `${seed.seconds.toFixed(1)} s`])
+
+  const head = ['case', 'req/s', 'p50 ms', 'p99 ms', 'share of floor', 'Node ms/req', 'PG ms/req', 'SQL alone q/s', 'SQL p50 ms', 'SQL p99 ms', 'PG ms/q (SQL alone)']
+  console.log(`\n${CONNECTIONS} connections, ${seconds} s per case, cache off; SQL alone on ${SQL_CONNECTIONS} connections (uncached page + exact count)\n`)
+  console.log(`| ${head.join(' | ')} |\n|${head.map(() => '---').join('|')}|`)
+  for (const row of table) console.log(`| ${row.join(' | ')} |`)
+  console.log(`\nmachine after: ${machineLine()}`)
+}
+
+async function adminToken(url: string): Promise<string> {
+  const login = await fetch(`${url}/auth/github/callback?code=test_code`)
+  return ((await login.json()) as { access_token: string }).access_token
+}
+
+/**
+ * The pure-SQL ceiling of an import on the same schema (indexes, triggers, ON CONFLICT): the same
+ * number of rows with ids, staged by COPY (not timed), then INSERT … SELECT … ON CONFLICT DO NOTHING
+ * in two halves at once (the API writes with two connections too). Rows/s of the INSERTs.
+ */
+async function sqlImportCeiling(pool: pg.Pool, dir: string, count: number): Promise<number> {
+  const csv = path.join(dir, 'ceiling.csv')
+  await writeCsv(csv, count, 'W', 707)
+  const client = new pg.Client({ connectionString: BENCH_DATABASE_URL })
+  await client.connect()
+  try {
+    const cols = IMPORT_COLUMNS.join(', ')
+    await client.query(`DROP TABLE IF EXISTS bench_import_stage`)
+    await client.query(`CREATE UNLOGGED TABLE bench_import_stage (${IMPORT_COLUMNS.map((c) => `${c} ${c === 'age' ? 'int' : c.endsWith('probability') ? 'float8' : 'text'}`).join(', ')})`)
+    await pipeline(createReadStream(csv), client.query(copyFrom(`COPY bench_import_stage (${cols}) FROM STDIN WITH (FORMAT csv, HEADER true)`)))
+    // v7 ids made here from the row number, so the staging is not part of the timed insert.
+    await client.query(`ALTER TABLE bench_import_stage ADD COLUMN id uuid, ADD COLUMN part int`)
+    const base = Date.now()
+    await client.query(`UPDATE bench_import_stage s SET id = v.id, part = v.rn % 2 FROM (
+      SELECT ctid, row_number() OVER () AS rn,
+        (lpad(to_hex(${base}::bigint + row_number() OVER ()), 12, '0') || '7' || substr(md5(random()::text), 1, 3) || '8' || substr(md5(random()::text), 1, 15))::uuid AS id
+      FROM bench_import_stage) v WHERE s.ctid = v.ctid`)
+    await client.query('VACUUM ANALYZE bench_import_stage')
+  } finally {
+    await client.end()
+  }
+  const insert = (part: number) =>
+    pool.query(`INSERT INTO profiles (id, name, gender, gender_probability, age, age_group, country_id, country_name, country_probability)
+      SELECT id, name, gender, gender_probability, age,
+        CASE WHEN age <= 12 THEN 'child' WHEN age <= 19 THEN 'teenager' WHEN age <= 59 THEN 'adult' ELSE 'senior' END,
+        country_id, country_name, country_probability FROM bench_import_stage WHERE part = ${part}
+      ON CONFLICT (lower(name)) DO NOTHING`)
+  const started = performance.now()
+  const results = await Promise.all([insert(0), insert(1)])
+  const secondsTaken = (performance.now() - started) / 1000
+  const inserted = results.reduce((a, r) => a + (r.rowCount ?? 0), 0)
+  await pool.query('DROP TABLE IF EXISTS bench_import_stage')
+  if (inserted !== count) throw new Error(`SQL ceiling inserted ${inserted} of ${count}`)
+  return inserted / secondsTaken
 }

@@ -28,7 +28,7 @@ const LIST_CONNECTIONS = 8
  * two cores measures queueing, and would leave the import whatever CPU it does not take.
  */
 const LIST_RATE = 50
-const COLUMNS = ['name', 'gender', 'age', 'country_id', 'country_name', 'gender_probability', 'country_probability'] as const
+export const IMPORT_COLUMNS = ['name', 'gender', 'age', 'country_id', 'country_name', 'gender_probability', 'country_probability'] as const
 /**
  * Generated names carry two initials ("Amara K. X. Okafor"); the seed and the synthetic 1M carry one,
  * so every imported name is new, and the rows are easy to find and delete afterwards.
@@ -36,10 +36,10 @@ const COLUMNS = ['name', 'gender', 'age', 'country_id', 'country_name', 'gender_
 const IMPORTED_NAME = String.raw`^\S+ [A-Z]\. [A-Z]\. \S+$`
 
 /** Streams `count` realistic, unique profiles to a CSV file; `initial` keeps files disjoint. */
-async function writeCsv(file: string, count: number, initial: string, seed: number): Promise<number> {
+export async function writeCsv(file: string, count: number, initial: string, seed: number): Promise<number> {
   const profiles = await readSeedFile()
   const out = createWriteStream(file)
-  let chunk = csvLine(COLUMNS)
+  let chunk = csvLine(IMPORT_COLUMNS)
   let n = 0
   for (const p of syntheticProfiles(profiles, { count, seed })) {
     const name = p.name.replace(/ (\S+)$/, ` ${initial}. $1`)
@@ -55,7 +55,7 @@ async function writeCsv(file: string, count: number, initial: string, seed: numb
 }
 
 /** Uploads the file as multipart/form-data, streamed from disk with a Content-Length, as curl does. */
-async function upload(api: ChildApp, token: string, file: string): Promise<{ status: number; body: ImportReport; seconds: number }> {
+export async function upload(api: ChildApp, token: string, file: string): Promise<{ status: number; body: ImportReport; seconds: number }> {
   const boundary = `----insighta-bench-${process.pid}`
   const head = Buffer.from(
     `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${path.basename(file)}"\r\nContent-Type: text/csv\r\n\r\n`,
@@ -135,7 +135,7 @@ function reportLine(r: ImportReport): string {
   return `total_rows ${r.total_rows}, inserted ${r.inserted}, skipped ${r.skipped}${reasons.length ? ` (${reasons.join(', ')})` : ''}`
 }
 
-async function deleteImported(pool: pg.Pool): Promise<number> {
+export async function deleteImported(pool: pg.Pool): Promise<number> {
   const { rowCount } = await pool.query(`DELETE FROM profiles WHERE name ~ $1`, [IMPORTED_NAME])
   if (rowCount) {
     // Every run starts from the same table: deleting 600k of 1.6M rows leaves the indexes 3–4× their

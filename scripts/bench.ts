@@ -1,5 +1,5 @@
 /**
- * npm run bench             — the API on 1M profiles (list, search, get, stats, export, RSS)
+ * npm run bench             — one table: every API case vs a hello-world floor and its SQL alone, import, seed
  * npm run bench -- seed     — time seeding 1M synthetic profiles into an empty table
  * npm run bench -- portal   — the portal's profiles page at 16 concurrent users
  * npm run bench -- import   — a 500k-row CSV import while the list benchmark runs

@@ -84,7 +84,7 @@ export default fp(async function auth(
         throw forbidden('Forbidden: a personal access token cannot be used here; sign in instead')
       user = presented.user
     } else {
-      const verified = await verifyBearer(request, identity.tokens, bearer.token)
+      const verified = verifyBearer(request, identity.tokens, bearer.token)
       user = await identity.sessions.authenticate(verified)
     }
     request.user = user

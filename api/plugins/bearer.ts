@@ -17,13 +17,13 @@ export function presentedBearer(request: FastifyRequest): PresentedBearer {
   return { sent: true, token: match?.[1] }
 }
 
-const verified = new WeakMap<FastifyRequest, Promise<VerifiedAccessToken>>()
+const verified = new WeakMap<FastifyRequest, VerifiedAccessToken>()
 
 /**
  * The request's access token, verified once per request (the rate limiter keys on its subject, the
  * auth hook then uses the same result). Signature and claims only: session liveness is the auth hook's.
  */
-export function verifyBearer(request: FastifyRequest, tokens: AccessTokens, token: string): Promise<VerifiedAccessToken> {
+export function verifyBearer(request: FastifyRequest, tokens: AccessTokens, token: string): VerifiedAccessToken {
   let result = verified.get(request)
   if (!result) {
     result = tokens.verify(token)

@@ -33,7 +33,10 @@ function methodNotAllowed(reply: FastifyReply, allowed: Set<string>) {
  * 405, not "profile export not found"): answer 405 when the path belongs to a static route.
  */
 export async function rejectStaticPathOnParametricRoute(request: FastifyRequest, reply: FastifyReply) {
-  const path = request.url.split('?')[0]
+  const query = request.url.indexOf('?')
+  const path = query < 0 ? request.url : request.url.slice(0, query)
+  // The hot path (GET /api/profiles/<id>): a path no static route has cannot be one, unless encoded.
+  if (!path.includes('%') && !request.server.staticRoutePaths.has(path)) return
   const allowed = request.server.allowedMethods(path)
   if (allowed.has('GET')) allowed.add('HEAD')
   if (request.routeOptions.url && !allowed.has(request.method) && allowed.size > 0) {
@@ -45,6 +48,7 @@ export async function rejectStaticPathOnParametricRoute(request: FastifyRequest,
 declare module 'fastify' {
   interface FastifyInstance {
     allowedMethods(path: string): Set<string>
+    staticRoutePaths: Set<string>
   }
 }
 
@@ -57,7 +61,10 @@ export default fp(async function errors(app: FastifyInstance) {
   // A private router of every registered (method, path) tells a wrong method from an unknown path.
   const known = FindMyWay()
   const methodsByPath = new Map<string, Set<string>>()
+  const staticRoutePaths = new Set<string>()
+  app.decorate('staticRoutePaths', staticRoutePaths)
   app.addHook('onRoute', (route) => {
+    if (!/[:*]/.test(route.url)) staticRoutePaths.add(route.url)
     const methods = Array.isArray(route.method) ? route.method : [route.method]
     for (const method of methods) {
       if (method === 'HEAD' || method === 'OPTIONS') continue

@@ -137,7 +137,7 @@ export default fp(async function rateLimits(app: FastifyInstance, opts: RateLimi
         return presented.ok ? `api:user:${presented.user.id}` : `api:ip:${request.clientIp}`
       }
       if (bearer.token) {
-        const verified = await verifyBearer(request, opts.tokens, bearer.token)
+        const verified = verifyBearer(request, opts.tokens, bearer.token)
         if (verified.ok) return `api:user:${verified.claims.sub}`
       }
       return `api:ip:${request.clientIp}`

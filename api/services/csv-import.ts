@@ -356,7 +356,6 @@ export class ProfileCsvImport {
   private readonly inFlight = new Set<Promise<void>>()
   private header: { columns: ColumnIndex; width: number } | undefined
   private abortError: Error | undefined
-  private createdAt = new Date(0)
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -398,7 +397,7 @@ export class ProfileCsvImport {
             report.reasons[row]++
             continue
           }
-          this.batch.push({ id: newId(), ...row, created_at: this.secondNow() })
+          this.batch.push({ id: newId(), ...row })
           if (this.batch.length >= this.batchSize) await this.flush()
         }
       }
@@ -429,13 +428,6 @@ export class ProfileCsvImport {
       )
     }
     return { ...report, reasons: { ...report.reasons } }
-  }
-
-  /** created_at as the database default writes it (whole seconds), one Date per second */
-  private secondNow(): Date {
-    const second = Math.floor(Date.now() / 1000) * 1000
-    if (this.createdAt.getTime() !== second) this.createdAt = new Date(second)
-    return this.createdAt
   }
 
   private finishReport(): void {

@@ -11,17 +11,19 @@ import { MAX_COUNTRY_FACET_VALUES, pageLinks, type Facet, type FacetCounts, type
 import type { StatsBody } from '../../contract/profile-stats.ts'
 import type { Db } from '../../db/index.ts'
 import {
-  countProfiles,
+  countProfilesAt,
   deleteProfile,
-  findProfileById,
+  findProfileByIdPrepared,
   findProfileByName,
   insertProfile,
   listProfiles,
   profileStats,
+  profilesGeneration,
   streamProfiles,
   type ProfileSort,
 } from '../../db/repositories/profiles.ts'
 import type { EnrichmentClient } from './enrichment.ts'
+import { GenerationCache } from './generation-cache.ts'
 import type { Paging } from './profile-paging.ts'
 import { toProfileJson, whereOf } from './profile-rows.ts'
 import type { QueryCache } from './query-cache.ts'
@@ -39,6 +41,10 @@ export interface CreateResult {
 }
 
 export class ProfilesService {
+  /** Exact totals and stats per canonical filter, valid while the write generation is unchanged. */
+  private readonly totals = new GenerationCache<number>()
+  private readonly statsByFilter = new GenerationCache<StatsBody>(1000)
+
   constructor(
     private readonly db: Db,
     private readonly cache: QueryCache,
@@ -54,18 +60,28 @@ export class ProfilesService {
     const where = whereOf(filter)
     const offset = (page - 1) * limit
     const db = this.db.db
+    const filterKey = canonicalFilterKey(filter)
     let total: number
     let rows: Awaited<ReturnType<typeof listProfiles>>
     if (offset === 0) {
-      ;[total, rows] = await Promise.all([countProfiles(db, where), listProfiles(db, where, sort, limit, 0)])
+      ;[total, rows] = await Promise.all([this.total(filterKey, where), listProfiles(db, where, sort, limit, 0)])
     } else {
       // Past the first page, count first: a page beyond the end costs nothing instead of a long scan.
-      total = await countProfiles(db, where)
+      total = await this.total(filterKey, where)
       rows = offset < total ? await listProfiles(db, where, sort, limit, offset) : []
     }
     const result = { total, data: rows.map(toProfileJson) }
     await this.cache.set(key, result)
     return result
+  }
+
+  /** The exact total of a filter: one primary-key read of the generation when it is known. */
+  private async total(filterKey: string, where: ReturnType<typeof whereOf>): Promise<number> {
+    const known = this.totals.get(filterKey, await profilesGeneration(this.db.pool))
+    if (known !== undefined) return known
+    const { total, generation } = await countProfilesAt(this.db.db, where)
+    this.totals.set(filterKey, generation, total)
+    return total
   }
 
   /** The list envelope of contract §3: a page, its total and links that keep `params`; facet counts when asked. */
@@ -115,6 +131,10 @@ export class ProfilesService {
     const key = `stats:${canonicalFilterKey(filter)}`
     const cached = await this.cache.get<StatsBody>(key)
     if (cached) return cached
+    // Read before the stats: a write committing in between only makes this entry newer than its generation.
+    const generation = await profilesGeneration(this.db.pool)
+    const known = this.statsByFilter.get(key, generation)
+    if (known) return known
     const stats = await profileStats(this.db.db, whereOf(filter))
     const byGender = { male: 0, female: 0 }
     for (const g of stats.by_gender) if (g.gender === 'male' || g.gender === 'female') byGender[g.gender] = g.count
@@ -140,13 +160,14 @@ export class ProfilesService {
         age_histogram: [...histogram].sort((a, b) => a[0] - b[0]).map(([from, count]) => ({ from, to: from + 9, count })),
       },
     }
+    this.statsByFilter.set(key, generation, body)
     await this.cache.set(key, body)
     return body
   }
 
   /** A profile by id (lower-case UUID); undefined when there is none. */
   async find(id: string): Promise<ProfileJson | undefined> {
-    const row = await findProfileById(this.db.db, id.toLowerCase())
+    const row = await findProfileByIdPrepared(this.db.pool, id.toLowerCase())
     return row && toProfileJson(row)
   }
 

@@ -23,7 +23,8 @@ export interface ProfileSort {
   direction: 'asc' | 'desc'
 }
 
-export type NewProfile = Omit<ProfilesTable, 'created_at'> & { created_at?: Date }
+/** created_at is generated from the id (a v7 id minted at the wanted time carries it). */
+export type NewProfile = Omit<ProfilesTable, 'created_at'>
 
 function applyWhere<O>(
   query: SelectQueryBuilder<Database, 'profiles', O>,
@@ -50,6 +51,9 @@ function orderBySort<O>(
   sort: ProfileSort,
 ): SelectQueryBuilder<Database, 'profiles', O> {
   if (sort.column === 'name') return query.orderBy(sql`lower(name)`, sort.direction)
+  // created_at is generated from the v7 id, so id order is created_at order with the id tie-break:
+  // the primary key serves it.
+  if (sort.column === 'created_at') return query.orderBy('id', sort.direction)
   return query.orderBy(sort.column, sort.direction).orderBy('id', sort.direction)
 }
 
@@ -68,6 +72,45 @@ function countsQuery(db: Executor, where: ProfileWhere) {
 
 export async function findProfileById(db: Executor, id: string): Promise<ProfileRow | undefined> {
   return db.selectFrom('profiles').select(PROFILE_COLUMNS).where('id', '=', id).executeTakeFirst()
+}
+
+/**
+ * The hottest read, as a named prepared statement straight on the pool: parsed and planned once per
+ * connection, no query building per request.
+ */
+const PROFILE_BY_ID = `SELECT ${PROFILE_COLUMNS.join(', ')} FROM profiles WHERE id = $1`
+export async function findProfileByIdPrepared(pool: pg.Pool, id: string): Promise<ProfileRow | undefined> {
+  const { rows } = await preparedQuery<ProfileRow>(pool, 'profile_by_id', PROFILE_BY_ID, [id])
+  return rows[0]
+}
+
+/** The write generation of profiles (profile_totals.generation): bumped by every writing statement. */
+export async function profilesGeneration(pool: pg.Pool): Promise<number> {
+  const { rows } = await preparedQuery<{ generation: number }>(pool, 'profiles_generation', 'SELECT generation FROM profile_totals', [])
+  return Number(rows[0]?.generation ?? 0)
+}
+
+const connectionNumbers = new WeakMap<pg.PoolClient, number>()
+let connectionsSeen = 0
+
+/**
+ * A named prepared statement on a pooled connection. The name carries the connection's number: the
+ * embedded database serves every pool connection from one Postgres session, where a name shared by
+ * two connections would collide (42P05); on a real server each connection prepares its own anyway.
+ * A failed query discards its connection, as pool.query does.
+ */
+async function preparedQuery<R extends pg.QueryResultRow>(pool: pg.Pool, name: string, text: string, values: unknown[]) {
+  const client = await pool.connect()
+  let number = connectionNumbers.get(client)
+  if (number === undefined) connectionNumbers.set(client, (number = ++connectionsSeen))
+  try {
+    const result = await client.query<R>({ name: `${name}_${number}`, text, values })
+    client.release()
+    return result
+  } catch (error) {
+    client.release(error instanceof Error ? error : true)
+    throw error
+  }
 }
 
 /** Case-insensitive, trimmed match: the uniqueness rule of the contract. */
@@ -120,28 +163,16 @@ function numberArrayLiteral(values: readonly number[]): string {
  */
 export async function insertProfilesBatch(db: Executor, profiles: readonly NewProfile[]): Promise<number> {
   if (profiles.length === 0) return 0
-  const now = new Date()
   const text = (key: 'id' | 'name' | 'gender' | 'age_group' | 'country_id' | 'country_name') =>
     textArrayLiteral(profiles.map((p) => p[key]))
   const number = (key: 'gender_probability' | 'age' | 'country_probability') => numberArrayLiteral(profiles.map((p) => p[key]))
-  // a batch shares a handful of distinct timestamps: format each once
-  let lastDate: Date | undefined
-  let lastText = ''
-  const createdAt = textArrayLiteral(
-    profiles.map((p) => {
-      const date = p.created_at ?? now
-      if (date !== lastDate) [lastDate, lastText] = [date, date.toISOString()]
-      return lastText
-    }),
-  )
   const result = await sql`
     INSERT INTO profiles (id, name, gender, gender_probability, age, age_group, country_id, country_name,
-                          country_probability, created_at)
+                          country_probability)
     SELECT * FROM unnest(
       ${text('id')}::uuid[], ${text('name')}::text[], ${text('gender')}::text[],
       ${number('gender_probability')}::float8[], ${number('age')}::int[], ${text('age_group')}::text[],
-      ${text('country_id')}::text[], ${text('country_name')}::text[], ${number('country_probability')}::float8[],
-      ${createdAt}::timestamptz[])
+      ${text('country_id')}::text[], ${text('country_name')}::text[], ${number('country_probability')}::float8[])
     ON CONFLICT (lower(name)) DO NOTHING`.execute(db)
   return Number(result.numAffectedRows ?? 0n)
 }
@@ -164,19 +195,42 @@ export async function listProfiles(
     .execute()
 }
 
-/** The exact number of profiles matching; from the maintained counts when the filter allows. */
-export async function countProfiles(db: Executor, where: ProfileWhere): Promise<number> {
-  if (where.min_age !== undefined && where.max_age !== undefined && where.min_age > where.max_age) return 0
-  if (usesOnlyCountedColumns(where)) {
-    const row = await countsQuery(db, where)
-      .select(sql<number>`coalesce(sum(n), 0)::int8`.as('total'))
-      .executeTakeFirstOrThrow()
-    return Number(row.total)
+function isUnfiltered(where: ProfileWhere): boolean {
+  for (const key in where) if (where[key as keyof ProfileWhere] !== undefined) return false
+  return true
+}
+
+const GENERATION = sql<number>`(SELECT generation FROM profile_totals)`
+
+/**
+ * The exact number of profiles matching, with the write generation read in the same statement (so
+ * the same snapshot): the pair may be cached until the generation moves. The unfiltered total is the
+ * one-row rollup; filters on gender, age and country sum the maintained counts; probability filters
+ * count the rows.
+ */
+export async function countProfilesAt(db: Executor, where: ProfileWhere): Promise<{ total: number; generation: number }> {
+  if (where.min_age !== undefined && where.max_age !== undefined && where.min_age > where.max_age) {
+    const row = await db.selectNoFrom(GENERATION.as('generation')).executeTakeFirstOrThrow()
+    return { total: 0, generation: Number(row.generation) }
   }
-  const row = await applyWhere(db.selectFrom('profiles'), where)
-    .select(sql<number>`count(*)`.as('total'))
-    .executeTakeFirstOrThrow()
-  return Number(row.total)
+  let row: { total: number; generation: number }
+  if (isUnfiltered(where)) {
+    row = await db.selectFrom('profile_totals').select(['total', 'generation']).executeTakeFirstOrThrow()
+  } else if (usesOnlyCountedColumns(where)) {
+    row = await countsQuery(db, where)
+      .select([sql<number>`coalesce(sum(n), 0)::int8`.as('total'), GENERATION.as('generation')])
+      .executeTakeFirstOrThrow()
+  } else {
+    row = await applyWhere(db.selectFrom('profiles'), where)
+      .select([sql<number>`count(*)`.as('total'), GENERATION.as('generation')])
+      .executeTakeFirstOrThrow()
+  }
+  return { total: Number(row.total), generation: Number(row.generation) }
+}
+
+/** The exact number of profiles matching. */
+export async function countProfiles(db: Executor, where: ProfileWhere): Promise<number> {
+  return (await countProfilesAt(db, where)).total
 }
 
 export interface ProfileStats {

@@ -68,7 +68,6 @@ export async function insertSeedProfiles(
       country_id: p.country_id,
       country_name: p.country_name,
       country_probability: p.country_probability,
-      created_at: p.created_at,
     })
     if (batch.length >= batchSize) await flush()
   }

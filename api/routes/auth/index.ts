@@ -245,7 +245,7 @@ const auth: FastifyPluginAsyncTypebox = async (app) => {
       const body = request.body ?? {}
       const refreshToken = body.refresh_token || body.refreshToken || request.cookies[REFRESH_COOKIE] || undefined
       const bearer = presentedBearer(request)
-      const access = bearer.token ? await identity.tokens.verify(bearer.token) : undefined
+      const access = bearer.token ? identity.tokens.verify(bearer.token) : undefined
       const ended = await identity.sessions.logout({ access, refreshToken }, requestContext(request))
       if (!ended) throw unauthorized('No valid access or refresh token identifies a session', bearer.sent || refreshToken !== undefined)
       reply.clearCookie(REFRESH_COOKIE, { path: '/auth' })
