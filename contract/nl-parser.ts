@@ -30,9 +30,9 @@
  *   zero…nineteen, twenty…ninety, compounds ("twenty five", "twenty-five"), "(a|one) hundred".
  * - Countries: by name, alias or demonym, anywhere in the query ("from"/"in"/"living in" are
  *   plain filler). The longest phrase at a position wins, so "nigeria" is never "niger" and
- *   "equatorial guinea" never "guinea". When several countries are named the FIRST one wins
- *   ("nigeria or ghana" → NG): terms combine with AND and a profile has one country, so the
- *   alternative would be a filter that matches nobody. Bare "congo"/"congolese" mean CG (see
+ *   "equatorial guinea" never "guinea". Several countries named mean any of them ("nigeria or
+ *   ghana", "nigerians and ghanaians" → country_id [GH, NG]): a profile has one country, so an
+ *   AND of two would match nobody. Bare "congo"/"congolese" mean CG (see
  *   countries.ts). "us" is the United States except in the pronoun position ("show us …").
  *
  * Cost is linear in the input: one pass over the characters, then one pass over the terms with
@@ -536,8 +536,8 @@ function toFilter(found: Findings): ProfileFilter | null {
   const filter = canonicalFilter({
     gender: found.genders.size === 1 ? [...found.genders][0] : undefined,
     age_group: ageGroup,
-    // several countries: the first one (see the header comment)
-    country_id: found.countryIds[0],
+    // several countries: any of them (see the header comment)
+    country_id: found.countryIds.length > 1 ? found.countryIds : found.countryIds[0],
     // reduce rather than Math.max(...xs): a long query could exceed the argument limit
     min_age: minAges.length > 0 ? minAges.reduce((a, b) => Math.max(a, b)) : undefined,
     max_age: maxAges.length > 0 ? maxAges.reduce((a, b) => Math.min(a, b)) : undefined,

@@ -24,11 +24,17 @@ export function ageGroupOf(age: number): AgeGroup {
   return 'senior'
 }
 
+/**
+ * gender, age_group and country_id take one value or, for "any of", a list (contract §6 either-or:
+ * `country_id=NG,GH`). In canonical form a list has at least two distinct values in a fixed order
+ * (genders and age groups as declared, countries alphabetical), one value is a plain string, and a
+ * list naming every gender or every age group is no filter at all.
+ */
 export interface ProfileFilter {
-  gender?: Gender
-  age_group?: AgeGroup
+  gender?: Gender | Gender[]
+  age_group?: AgeGroup | AgeGroup[]
   /** ISO 3166-1 alpha-2, upper case */
-  country_id?: string
+  country_id?: string | string[]
   /** inclusive */
   min_age?: number
   /** inclusive */
@@ -47,11 +53,35 @@ export const FILTER_KEYS = [
   'min_gender_probability',
 ] as const satisfies readonly (keyof ProfileFilter)[]
 
-/** A new object with only the defined keys, in sorted key order. */
+/** The values of a one-or-many filter field, as a list (empty when the field is unset). */
+export function valuesOf<T extends string>(value: T | readonly T[] | undefined): readonly T[] {
+  if (value === undefined) return []
+  return typeof value === 'string' ? [value] : value
+}
+
+/** One-or-many in canonical form: distinct, in `order`; one value alone; every value = no filter. */
+function canonicalChoice<T extends string>(value: T | T[] | undefined, order: readonly T[] | undefined): T | T[] | undefined {
+  if (value === undefined || typeof value === 'string') return value
+  const distinct = [...new Set(value)]
+  if (order) {
+    distinct.sort((a, b) => order.indexOf(a) - order.indexOf(b))
+    if (distinct.length === order.length) return undefined
+  } else distinct.sort()
+  if (distinct.length === 0) return undefined
+  return distinct.length === 1 ? distinct[0] : distinct
+}
+
+/** A new object with only the defined keys, in sorted key order, lists in canonical form. */
 export function canonicalFilter(filter: ProfileFilter): ProfileFilter {
+  const normalised: ProfileFilter = {
+    ...filter,
+    gender: canonicalChoice(filter.gender, GENDERS),
+    age_group: canonicalChoice(filter.age_group, AGE_GROUPS),
+    country_id: canonicalChoice(filter.country_id, undefined),
+  }
   const out: Record<string, unknown> = {}
   for (const key of FILTER_KEYS) {
-    const value = filter[key]
+    const value = normalised[key]
     if (value !== undefined) out[key] = value
   }
   return out as ProfileFilter

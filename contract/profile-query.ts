@@ -6,7 +6,7 @@
  */
 import { Type, type Static } from 'typebox'
 import { AgeGroupSchema, GenderSchema, ProfileSchema } from './profile.ts'
-import { canonicalFilter, type ProfileFilter } from './profile-filter.ts'
+import { canonicalFilter, type AgeGroup, type Gender, type ProfileFilter } from './profile-filter.ts'
 import { SafeText } from './text.ts'
 
 export const MAX_LIMIT = 50
@@ -53,10 +53,25 @@ export const PagingQuerySchema = Type.Object({
 })
 export type PagingQuery = Static<typeof PagingQuerySchema>
 
+/** The most values one either-or filter takes (`country_id=NG,GH,…`). */
+export const MAX_FILTER_VALUES = 50
+
 export const FilterQuerySchema = Type.Object({
-  gender: Type.Optional(GenderSchema),
-  age_group: Type.Optional(AgeGroupSchema),
-  country_id: Type.Optional(Type.String({ pattern: '^[A-Z]{2}$', description: 'ISO 3166-1 alpha-2, any case' })),
+  gender: Type.Optional(
+    Type.String({ pattern: '^(male|female)(,(male|female))?$', description: 'male or female; "male,female" means either' }),
+  ),
+  age_group: Type.Optional(
+    Type.String({
+      pattern: '^(child|teenager|adult|senior)(,(child|teenager|adult|senior)){0,3}$',
+      description: 'child, teenager, adult or senior; a comma-separated list means any of them',
+    }),
+  ),
+  country_id: Type.Optional(
+    Type.String({
+      pattern: `^[A-Z]{2}(,[A-Z]{2}){0,${MAX_FILTER_VALUES - 1}}$`,
+      description: 'ISO 3166-1 alpha-2, any case; a comma-separated list (NG,GH) means any of them',
+    }),
+  ),
   min_age: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_AGE })),
   max_age: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_AGE })),
   min_gender_probability: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
@@ -81,10 +96,13 @@ export const SearchQuerySchema = Type.Object(
 export type SearchQuery = Static<typeof SearchQuerySchema>
 
 /** Every query parameter these routes know, with how a value is normalised before validation. */
+/** "NG, gh" → "NG,GH": spaces around the commas of a list dropped. */
+const listOf = (v: string) => v.split(',').map((item) => item.trim()).join(',')
+
 const NORMALISERS: Record<string, (v: string) => string> = {
-  gender: (v) => v.trim().toLowerCase(),
-  age_group: (v) => v.trim().toLowerCase(),
-  country_id: (v) => v.trim().toUpperCase(),
+  gender: (v) => listOf(v).toLowerCase(),
+  age_group: (v) => listOf(v).toLowerCase(),
+  country_id: (v) => listOf(v).toUpperCase(),
   sort_by: (v) => v.trim().toLowerCase(),
   order: (v) => v.trim().toLowerCase(),
   min_age: (v) => v.trim(),
@@ -121,12 +139,24 @@ export function normaliseQuery(query: Record<string, unknown>): QueryCheck {
   return repeated ? { ok: false, status: 422 } : { ok: true }
 }
 
+/** A filter as query parameters, in FILTER_PARAMS order, lists comma-separated (for links and URLs). */
+export function filterParams(filter: ProfileFilter): Record<string, string | number | undefined> {
+  const params: Record<string, string | number | undefined> = {}
+  for (const key of FILTER_PARAMS) {
+    const value = filter[key]
+    params[key] = value === undefined || typeof value === 'string' || typeof value === 'number' ? value : value.join(',')
+  }
+  return params
+}
+
 /** The filter a validated list query asks for, in canonical form. */
 export function filterOf(query: FilterQuery): ProfileFilter {
+  const choice = <T extends string>(value: string | undefined): T | T[] | undefined =>
+    value === undefined ? undefined : value.includes(',') ? (value.split(',') as T[]) : (value as T)
   return canonicalFilter({
-    gender: query.gender,
-    age_group: query.age_group,
-    country_id: query.country_id,
+    gender: choice<Gender>(query.gender),
+    age_group: choice<AgeGroup>(query.age_group),
+    country_id: choice<string>(query.country_id),
     min_age: query.min_age,
     max_age: query.max_age,
     min_gender_probability: query.min_gender_probability,
@@ -168,9 +198,9 @@ export type ListEnvelope = Static<typeof ListEnvelopeSchema>
 /** How the search read its query (contract §6): the canonical filter applied and the words that carried none. */
 export const InterpretedSchema = Type.Object({
   filter: Type.Object({
-    gender: Type.Optional(GenderSchema),
-    age_group: Type.Optional(AgeGroupSchema),
-    country_id: Type.Optional(Type.String()),
+    gender: Type.Optional(Type.Union([GenderSchema, Type.Array(GenderSchema)])),
+    age_group: Type.Optional(Type.Union([AgeGroupSchema, Type.Array(AgeGroupSchema)])),
+    country_id: Type.Optional(Type.Union([Type.String(), Type.Array(Type.String())])),
     min_age: Type.Optional(Type.Integer()),
     max_age: Type.Optional(Type.Integer()),
   }),

@@ -145,7 +145,10 @@ export function parseListQuery(query: unknown, options: { paging: boolean } = { 
 /** The filter as API / link parameters, in the form's order. */
 export function filterParams(filter: ProfileFilter): Query {
   const out: Query = {}
-  for (const key of FILTER_FIELDS) if (filter[key] !== undefined) out[key] = filter[key]
+  for (const key of FILTER_FIELDS) {
+    const value = filter[key]
+    if (value !== undefined) out[key] = Array.isArray(value) ? value.join(',') : value
+  }
   return out
 }
 

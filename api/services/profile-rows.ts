@@ -1,20 +1,39 @@
 /** The translation between the contract's vocabulary and the profiles table's rows. */
 import { formatTimestamp, type ProfileJson } from '../../contract/profile.ts'
-import { AGE_GROUP_BOUNDS, type ProfileFilter } from '../../contract/profile-filter.ts'
+import { AGE_GROUP_BOUNDS, AGE_GROUPS, valuesOf, type AgeGroup, type ProfileFilter } from '../../contract/profile-filter.ts'
 import type { ProfileRow, ProfileWhere } from '../../db/repositories/profiles.ts'
 
-/** The SQL-level filter: an age group becomes age bounds, intersected with min_age/max_age. */
+/** Age groups as the fewest inclusive ranges: adjacent groups merge ("child,teenager" → 0–19). */
+function ageRangesOf(groups: readonly AgeGroup[]): { min: number; max: number | null }[] {
+  const ranges: { min: number; max: number | null }[] = []
+  for (const group of AGE_GROUPS) {
+    if (!groups.includes(group)) continue
+    const bounds = AGE_GROUP_BOUNDS[group]
+    const last = ranges[ranges.length - 1]
+    if (last && last.max !== null && last.max + 1 === bounds.min) last.max = bounds.max
+    else ranges.push({ ...bounds })
+  }
+  return ranges
+}
+
+/**
+ * The SQL-level filter: age groups become age bounds (one range) or, for groups that are not
+ * adjacent, a list of ranges, intersected with min_age/max_age; lists of values stay lists.
+ */
 export function whereOf(filter: ProfileFilter): ProfileWhere {
   let min = filter.min_age
   let max = filter.max_age
-  if (filter.age_group) {
-    const bounds = AGE_GROUP_BOUNDS[filter.age_group]
+  const where: ProfileWhere = {}
+  const ranges = ageRangesOf(valuesOf(filter.age_group))
+  if (ranges.length === 1) {
+    const bounds = ranges[0]
     min = min === undefined ? bounds.min : Math.max(min, bounds.min)
     if (bounds.max !== null) max = max === undefined ? bounds.max : Math.min(max, bounds.max)
+  } else if (ranges.length > 1) {
+    where.age_ranges = ranges
   }
-  const where: ProfileWhere = {}
-  if (filter.gender) where.gender = filter.gender
-  if (filter.country_id) where.country_id = filter.country_id
+  if (filter.gender !== undefined) where.gender = filter.gender
+  if (filter.country_id !== undefined) where.country_id = filter.country_id
   if (min !== undefined) where.min_age = min
   if (max !== undefined) where.max_age = max
   if (filter.min_gender_probability !== undefined) where.min_gender_probability = filter.min_gender_probability

@@ -9,8 +9,12 @@ export type ProfileRow = Omit<ProfilesTable, 'created_at'> & { created_at: Date 
 
 /** What the repository filters on; age groups are already resolved to age bounds by the caller. */
 export interface ProfileWhere {
-  gender?: 'male' | 'female'
-  country_id?: string
+  /** one value, or any of a list */
+  gender?: 'male' | 'female' | readonly ('male' | 'female')[]
+  /** one value, or any of a list */
+  country_id?: string | readonly string[]
+  /** any of these inclusive age ranges (max null = no upper bound), besides min_age/max_age */
+  age_ranges?: readonly { min: number; max: number | null }[]
   min_age?: number
   max_age?: number
   min_gender_probability?: number
@@ -25,15 +29,27 @@ export interface ProfileSort {
 /** created_at is generated from the id (a v7 id minted at the wanted time carries it). */
 export type NewProfile = Omit<ProfilesTable, 'created_at'>
 
+/** gender, country and age conditions, which the profiles table and the maintained counts share. */
+function applyCountedWhere<QB extends SelectQueryBuilder<Database, 'profiles' | 'profile_counts', O>, O>(query: QB, where: ProfileWhere): QB {
+  let q = query as SelectQueryBuilder<Database, 'profiles' | 'profile_counts', O>
+  const { gender, country_id: country, age_ranges: ranges } = where
+  if (gender !== undefined) q = typeof gender === 'string' ? q.where('gender', '=', gender) : q.where('gender', 'in', gender)
+  if (country !== undefined) q = typeof country === 'string' ? q.where('country_id', '=', country) : q.where('country_id', 'in', country)
+  if (where.min_age !== undefined) q = q.where('age', '>=', where.min_age)
+  if (where.max_age !== undefined) q = q.where('age', '<=', where.max_age)
+  if (ranges !== undefined && ranges.length > 0) {
+    q = q.where((eb) =>
+      eb.or(ranges.map((r) => (r.max === null ? eb('age', '>=', r.min) : eb.and([eb('age', '>=', r.min), eb('age', '<=', r.max)])))),
+    )
+  }
+  return q as QB
+}
+
 function applyWhere<O>(
   query: SelectQueryBuilder<Database, 'profiles', O>,
   where: ProfileWhere,
 ): SelectQueryBuilder<Database, 'profiles', O> {
-  let q = query
-  if (where.gender !== undefined) q = q.where('gender', '=', where.gender)
-  if (where.country_id !== undefined) q = q.where('country_id', '=', where.country_id)
-  if (where.min_age !== undefined) q = q.where('age', '>=', where.min_age)
-  if (where.max_age !== undefined) q = q.where('age', '<=', where.max_age)
+  let q = applyCountedWhere(query, where)
   if (where.min_gender_probability !== undefined) q = q.where('gender_probability', '>=', where.min_gender_probability)
   if (where.min_country_probability !== undefined)
     q = q.where('country_probability', '>=', where.min_country_probability)
@@ -61,12 +77,7 @@ function usesOnlyCountedColumns(where: ProfileWhere): boolean {
 }
 
 function countsQuery(db: Executor, where: ProfileWhere) {
-  let q = db.selectFrom('profile_counts')
-  if (where.gender !== undefined) q = q.where('gender', '=', where.gender)
-  if (where.country_id !== undefined) q = q.where('country_id', '=', where.country_id)
-  if (where.min_age !== undefined) q = q.where('age', '>=', where.min_age)
-  if (where.max_age !== undefined) q = q.where('age', '<=', where.max_age)
-  return q
+  return applyCountedWhere(db.selectFrom('profile_counts'), where)
 }
 
 export async function findProfileById(db: Executor, id: string): Promise<ProfileRow | undefined> {

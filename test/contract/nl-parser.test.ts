@@ -260,9 +260,10 @@ t.test('demonyms', async (t) => {
   }
 })
 
-rowsTest('several countries: the first one named wins', [
-  ['people from nigeria or ghana', { country_id: 'NG' }],
-  ['ghanaians and nigerians', { country_id: 'GH' }],
+rowsTest('several countries: any of them (either-or), in canonical order', [
+  ['people from nigeria or ghana', { country_id: ['GH', 'NG'] }],
+  ['ghanaians and nigerians', { country_id: ['GH', 'NG'] }],
+  ['nigeria or nigeria', { country_id: 'NG' }],
 ])
 
 rowsTest('"or" does not cause refusal', [
@@ -318,7 +319,7 @@ t.test('long input is parsed in linear time (no catastrophic backtracking)', asy
   /** The fastest of several runs: the machine's noise only ever adds time. */
   const fastest = (input: string): number => {
     let best = Infinity
-    for (let run = 0; run < 7; run++) {
+    for (let run = 0; run < 9; run++) {
       const start = performance.now()
       parseProfileQuery(input)
       best = Math.min(best, performance.now() - start)
@@ -326,12 +327,12 @@ t.test('long input is parsed in linear time (no catastrophic backtracking)', asy
     return best
   }
   for (const pattern of patterns) {
-    const small = pattern.repeat(Math.ceil(5_000 / pattern.length)).slice(0, 5_000)
+    const small = pattern.repeat(Math.ceil(2_500 / pattern.length)).slice(0, 2_500)
     const large = pattern.repeat(Math.ceil(40_000 / pattern.length)).slice(0, 40_000)
     parseProfileQuery(large) // JIT warm-up, untimed
-    const ratio = fastest(large) / Math.max(fastest(small), 0.1)
-    // 8× the input: linear work takes ~8× as long, quadratic ~64×
-    t.ok(ratio < 24, `"${pattern.trim()}"… 8× longer input took ${ratio.toFixed(1)}× as long`)
+    const ratio = fastest(large) / Math.max(fastest(small), 0.05)
+    // 16× the input: linear work takes ~16× as long, quadratic ~256×; the margin absorbs a noisy machine
+    t.ok(ratio < 80, `"${pattern.trim()}"… 16× longer input took ${ratio.toFixed(1)}× as long`)
   }
   t.same(parseProfileQuery(long), { country_id: 'NG', gender: 'male', max_age: 24, min_age: 30 })
 })

@@ -6,7 +6,7 @@ import { isUuid } from '../../../contract/ids.ts'
 import { interpretProfileQuery, SEARCH_EXAMPLES } from '../../../contract/nl-parser.ts'
 import { MAX_NAME_LENGTH, ProfileSchema } from '../../../contract/profile.ts'
 import {
-  FILTER_PARAMS,
+  filterParams,
   FilterQuerySchema,
   ListEnvelopeSchema,
   ListQuerySchema,
@@ -62,8 +62,7 @@ const profiles: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const filter = filterOf(request.query)
-      const params = Object.fromEntries(FILTER_PARAMS.map((key) => [key, filter[key]]))
-      return service.list('/api/profiles', params, filter, pagingOf(request.query), facetsOf(request.query.facets))
+      return service.list('/api/profiles', filterParams(filter), filter, pagingOf(request.query), facetsOf(request.query.facets))
     },
   )
 
