@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { Type } from 'typebox'
 import { csvList, parseEnv, parseTrustProxy, SharedEnvProperties } from '../platform/env-schema.ts'
+import { processEnv } from '../platform/dotenv.ts'
 
 /** Every variable the API reads; .env.example documents each one. Only this module reads the env. */
 export const ApiEnvSchema = Type.Object({
@@ -141,7 +142,7 @@ function checkProduction(e: ReturnType<typeof parseEnv<typeof ApiEnvSchema>>): s
   return problems
 }
 
-export function loadApiConfig(env: Record<string, string | undefined> = process.env): ApiConfig {
+export function loadApiConfig(env: Record<string, string | undefined> = processEnv()): ApiConfig {
   const e = parseEnv(ApiEnvSchema, env)
   const problems = checkProduction(e)
   if (problems.length > 0) throw new Error(`invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`)
