@@ -94,7 +94,7 @@ t.test('the Redis helper starts a private redis-server on a free loopback port',
   })
   const redis = await startTestRedis(t)
   t.match(redis.url, /^redis:\/\/127\.0\.0\.1:\d+\/0$/)
-  const { default: Redis } = await import('ioredis')
+  const { Redis } = await import('ioredis')
   const client = new Redis(redis.url, { lazyConnect: true, maxRetriesPerRequest: 1 })
   await client.connect()
   t.equal(await client.ping(), 'PONG')
