@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
 import t from 'tap'
-import { startEmbeddedPostgres } from '../../db/embedded.ts'
+import { runningEmbedded, startEmbeddedPostgres, startEmbeddedPostgresInWorker } from '../../db/embedded.ts'
 
 const dataDir = mkdtempSync(join(tmpdir(), 'insighta-embedded-'))
 t.teardown(() => rmSync(dataDir, { recursive: true, force: true }))
@@ -76,4 +76,28 @@ t.test('several clients at once: transactions and extended-protocol queries neve
   await Promise.all(work)
   const { rows } = await pools[0].query('SELECT n FROM counter')
   t.equal(rows[0].n, 60, 'no lost update: each transaction ran alone')
+})
+
+t.test('in a worker thread: the lock names this process and its socket; a second opener is refused', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'insighta-worker-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const logs: string[] = []
+  const embedded = await startEmbeddedPostgresInWorker({ dataDir: dir, log: (m) => logs.push(m) })
+  t.ok(embedded.created, 'a new folder is initialised')
+  t.match(logs.join('\n'), /initialising the embedded database/)
+  const lock = JSON.parse(readFileSync(join(dir, 'insighta.lock'), 'utf8')) as { pid: number; url: string }
+  t.same(lock, { pid: process.pid, url: embedded.url })
+  const client = new pg.Client({ connectionString: embedded.url })
+  await client.connect()
+  t.same((await client.query('SELECT 1 + 1 AS n')).rows, [{ n: 2 }])
+  await client.end()
+  // Another process would see a live owner; simulate one (pid 1) as above.
+  writeFileSync(join(dir, 'insighta.lock'), JSON.stringify({ pid: 1, url: embedded.url }))
+  await t.rejects(startEmbeddedPostgresInWorker({ dataDir: dir }), /in use by process 1/)
+  t.same(runningEmbedded(dir), { pid: 1, url: embedded.url }, 'the advertised owner and socket')
+  writeFileSync(join(dir, 'insighta.lock'), JSON.stringify({ pid: process.pid, url: embedded.url }))
+  t.equal(runningEmbedded(dir), undefined, 'this process is never "another" owner')
+  await embedded.close()
+  await embedded.close()
+  t.notOk(existsSync(join(dir, 'insighta.lock')), 'closing releases the lock')
 })
