@@ -1,5 +1,5 @@
 import { createDb, type Db } from './index.ts'
-import { runningEmbedded, startEmbeddedPostgres, startEmbeddedPostgresInWorker, type EmbeddedPostgres } from './embedded.ts'
+import { runningEmbedded, startEmbeddedPostgres, type EmbeddedPostgres } from './embedded.ts'
 import { migrateToLatest } from './migrate.ts'
 import { isProfilesTableEmpty, seedFromFile } from './seed/seed.ts'
 
@@ -19,8 +19,6 @@ export interface OpenDatabaseOptions {
    * through the loopback URL it advertises in its lock file (no migrations: the owner ran them).
    */
   attachToRunning?: boolean
-  /** run the embedded database in a worker thread, keeping this thread free while it starts */
-  embeddedInWorker?: boolean
 }
 
 export interface OpenDatabase extends Db {
@@ -46,8 +44,7 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<OpenDa
     }
   }
   if (!url) {
-    const start = options.embeddedInWorker ? startEmbeddedPostgresInWorker : startEmbeddedPostgres
-    embedded = await start({ dataDir: options.dataDir, log })
+    embedded = await startEmbeddedPostgres({ dataDir: options.dataDir, log })
     url = embedded.url
     log(`embedded database ready at ${url.replace(/:[^:@/]*@/, ':***@')}`)
   }

@@ -1,9 +1,7 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs'
-import { extname, join, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join, resolve } from 'node:path'
 import { PGlite } from '@electric-sql/pglite'
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket'
-import { Worker } from 'node:worker_threads'
 
 /**
  * The embedded default: PGlite (Postgres compiled to WASM) persisted in a folder and served on a
@@ -224,58 +222,4 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Prom
       lock?.release()
     },
   }
-}
-
-type WorkerMessage =
-  | { type: 'log'; message: string }
-  | { type: 'ready'; url: string; created: boolean }
-  | { type: 'error'; message: string }
-  | { type: 'closed'; error?: string }
-
-/**
- * The same embedded database, run in a worker thread of this process: the lock file still names this
- * process, the socket is the same loopback one, and the calling thread stays free meanwhile (npm start
- * loads the apps' modules while PGlite initialises). Needs the TypeScript loader in the worker too,
- * which is registered in the worker when this module runs as TypeScript.
- */
-export function startEmbeddedPostgresInWorker(options: EmbeddedOptions = {}): Promise<EmbeddedPostgres> {
-  const { log, ...data } = options
-  const self = fileURLToPath(import.meta.url)
-  const entry = new URL(`./embedded-worker${extname(self)}`, import.meta.url)
-  // Node 20 workers do not apply an inherited `--import tsx` to their entry: register it first.
-  const worker =
-    extname(self) === '.ts'
-      ? new Worker(
-          `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then(({ register }) => { register(); return import(${JSON.stringify(entry.href)}) })`,
-          { eval: true, execArgv: [], workerData: data },
-        )
-      : new Worker(entry, { workerData: data })
-  return new Promise((resolvePromise, reject) => {
-    let closing: ((error?: string) => void) | undefined
-    worker.on('message', (message: WorkerMessage) => {
-      if (message.type === 'log') log?.(message.message)
-      else if (message.type === 'error') {
-        reject(new Error(message.message))
-        void worker.terminate()
-      } else if (message.type === 'closed') closing?.(message.error)
-      else {
-        let closed: Promise<void> | undefined
-        resolvePromise({
-          url: message.url,
-          created: message.created,
-          close() {
-            closed ??= new Promise<void>((done, fail) => {
-              closing = (error) => {
-                void worker.terminate().then(() => (error ? fail(new Error(error)) : done()))
-              }
-              worker.postMessage('close')
-            })
-            return closed
-          },
-        })
-      }
-    })
-    worker.once('error', reject)
-    worker.once('exit', (code) => reject(new Error(`the embedded database's worker exited (${code}) before it was ready`)))
-  })
 }

@@ -4,9 +4,10 @@
  * portal's cookie and the API really are on different sites), a local stand-in for GitHub when no
  * OAuth app is configured and for the enrichment services when their URLs are not set.
  *
- * Start-up order, for speed: the embedded database starts first, in a worker thread (PGlite's
- * first-start initdb is seconds of CPU), while this thread loads the apps' modules and starts the
- * stand-ins; the apps listen once the database is migrated and seeded.
+ * Start-up order, for speed: the database is opened first and, while PGlite loads its WebAssembly
+ * and files, the apps' modules load and the stand-ins start; the apps listen once the database is
+ * migrated and seeded. (A first start's initdb is CPU-bound: measured, a worker thread for it, an
+ * in-memory initdb copied to disk and relaxed durability were no faster.)
  */
 import { randomBytes } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
@@ -23,7 +24,7 @@ const portalPort = Number(env.PORTAL_PORT ?? 3001)
 const dataDir = env.DATA_DIR || '.data'
 const production = env.DEPLOYMENT_ENV === 'production'
 const say = (line: string) => console.log(line)
-const seconds = () => (performance.now() / 1000).toFixed(1)
+const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`
 
 /** The stand-in's users and the role each gets under npm start (admin through the allowlist below). */
 const STAND_IN_ADMIN_LOGIN = 'octo-admin'
@@ -71,7 +72,6 @@ const opening: Promise<OpenDatabase> = openDatabase({
   poolMax: dbConfig.databaseUrl ? dbConfig.dbPoolMax : 4,
   statementTimeoutMs: dbConfig.dbStatementTimeoutMs,
   seedIfEmpty: true,
-  embeddedInWorker: true,
   log: (m) => say(`[db] ${m}`),
 })
 opening.catch(() => {}) // awaited below; this only keeps an early failure from being "unhandled"
@@ -137,6 +137,7 @@ try {
   process.exit(1)
 }
 const databaseReady = performance.now()
+const appsStarted = Math.max(databaseReady, modulesLoaded)
 closers.unshift(() => database.close())
 const api = await startApi(apiConfig, database)
 closers.unshift(() => api.close())
@@ -155,9 +156,11 @@ if (roles.length > 0) {
   say('  Roles later: npm run users -- promote|demote <login> (works while this runs)')
 }
 say('')
+// From the process's start: Node and the first imports, then the database beside the apps' modules
+// and the stand-ins, then the apps' plugins and listening.
 say(
-  `ready in ${seconds()} s (modules and stand-ins ${((modulesLoaded - databaseStarted) / 1000).toFixed(1)} s, ` +
-    `database ${((databaseReady - databaseStarted) / 1000).toFixed(1)} s${first})`,
+  `ready in ${s(performance.now())}: node and imports ${s(databaseStarted)}, then database ${s(databaseReady - databaseStarted)}` +
+    ` beside modules and stand-ins ${s(modulesLoaded - databaseStarted)}, then apps ${s(performance.now() - appsStarted)}${first}`,
 )
 
 closeWithGrace({ delay: 10_000 }, async ({ err, signal }) => {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
 import t from 'tap'
-import { runningEmbedded, startEmbeddedPostgres, startEmbeddedPostgresInWorker } from '../../db/embedded.ts'
+import { runningEmbedded, startEmbeddedPostgres } from '../../db/embedded.ts'
 
 const dataDir = mkdtempSync(join(tmpdir(), 'insighta-embedded-'))
 t.teardown(() => rmSync(dataDir, { recursive: true, force: true }))
@@ -34,10 +34,22 @@ t.test('a second process cannot open a folder in use; a stale lock is taken over
   const dir = mkdtempSync(join(tmpdir(), 'insighta-lock-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   const first = await startEmbeddedPostgres({ dataDir: dir })
+  // The lock advertises the owner's loopback socket (npm run users uses it while npm start runs).
+  const lock = JSON.parse(readFileSync(join(dir, 'insighta.lock'), 'utf8')) as { pid: number; url: string }
+  t.same(lock, { pid: process.pid, url: first.url })
+  t.equal(runningEmbedded(dir), undefined, 'this process is never "another" owner')
   // Our own pid counts as "alive but not us" only for another process; simulate one with pid 1.
   writeFileSync(join(dir, 'insighta.lock'), '1')
   await t.rejects(startEmbeddedPostgres({ dataDir: dir }), /in use by process 1/)
+  writeFileSync(join(dir, 'insighta.lock'), JSON.stringify({ pid: 1, url: first.url }))
+  t.same(runningEmbedded(dir), { pid: 1, url: first.url }, 'another live owner and its socket')
+  const client = new pg.Client({ connectionString: runningEmbedded(dir)?.url })
+  await client.connect()
+  t.same((await client.query('SELECT 1 + 1 AS n')).rows, [{ n: 2 }], 'the advertised URL serves the database')
+  await client.end()
+  await t.rejects(startEmbeddedPostgres({ dataDir: dir }), /in use by process 1/)
   await first.close()
+  t.notOk(existsSync(join(dir, 'insighta.lock')), 'closing releases the lock')
   writeFileSync(join(dir, 'insighta.lock'), '999999')
   const second = await startEmbeddedPostgres({ dataDir: dir })
   await second.close()
@@ -76,28 +88,4 @@ t.test('several clients at once: transactions and extended-protocol queries neve
   await Promise.all(work)
   const { rows } = await pools[0].query('SELECT n FROM counter')
   t.equal(rows[0].n, 60, 'no lost update: each transaction ran alone')
-})
-
-t.test('in a worker thread: the lock names this process and its socket; a second opener is refused', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'insighta-worker-'))
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-  const logs: string[] = []
-  const embedded = await startEmbeddedPostgresInWorker({ dataDir: dir, log: (m) => logs.push(m) })
-  t.ok(embedded.created, 'a new folder is initialised')
-  t.match(logs.join('\n'), /initialising the embedded database/)
-  const lock = JSON.parse(readFileSync(join(dir, 'insighta.lock'), 'utf8')) as { pid: number; url: string }
-  t.same(lock, { pid: process.pid, url: embedded.url })
-  const client = new pg.Client({ connectionString: embedded.url })
-  await client.connect()
-  t.same((await client.query('SELECT 1 + 1 AS n')).rows, [{ n: 2 }])
-  await client.end()
-  // Another process would see a live owner; simulate one (pid 1) as above.
-  writeFileSync(join(dir, 'insighta.lock'), JSON.stringify({ pid: 1, url: embedded.url }))
-  await t.rejects(startEmbeddedPostgresInWorker({ dataDir: dir }), /in use by process 1/)
-  t.same(runningEmbedded(dir), { pid: 1, url: embedded.url }, 'the advertised owner and socket')
-  writeFileSync(join(dir, 'insighta.lock'), JSON.stringify({ pid: process.pid, url: embedded.url }))
-  t.equal(runningEmbedded(dir), undefined, 'this process is never "another" owner')
-  await embedded.close()
-  await embedded.close()
-  t.notOk(existsSync(join(dir, 'insighta.lock')), 'closing releases the lock')
 })
