@@ -187,7 +187,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Prom
     created = !existsSync(join(pgDir, 'PG_VERSION'))
     log(
       created
-        ? `initialising the embedded database in ${pgDir} (first start only: PGlite runs initdb, about 6 s of CPU)…`
+        ? `initialising the embedded database in ${pgDir} (first start only: PGlite runs initdb, about 5 s of CPU)…`
         : `opening the embedded database in ${pgDir}…`,
     )
   }
