@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { Type } from 'typebox'
 import { csvList, parseEnv, parseTrustProxy, SharedEnvProperties } from '../platform/env-schema.ts'
+import { processEnv } from '../platform/dotenv.ts'
 import type { LogFormat } from '../platform/request-log.ts'
 
 /** Every variable the API reads; .env.example documents each one. Only this module reads the env. */
@@ -198,7 +199,7 @@ function checkProduction(e: ReturnType<typeof parseEnv<typeof ApiEnvSchema>>): s
   return problems
 }
 
-export function loadApiConfig(env: Record<string, string | undefined> = process.env): ApiConfig {
+export function loadApiConfig(env: Record<string, string | undefined> = processEnv()): ApiConfig {
   const e = parseEnv(ApiEnvSchema, env)
   const problems = checkProduction(e)
   if (e.PAT_DEFAULT_EXPIRY_DAYS > e.PAT_MAX_EXPIRY_DAYS) problems.push('PAT_DEFAULT_EXPIRY_DAYS: must not exceed PAT_MAX_EXPIRY_DAYS')

@@ -1,5 +1,5 @@
 import { createDb, type Db } from './index.ts'
-import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded.ts'
+import { runningEmbedded, startEmbeddedPostgres, type EmbeddedPostgres } from './embedded.ts'
 import { migrateToLatest } from './migrate.ts'
 import { isProfilesTableEmpty, seedFromFile } from './seed/seed.ts'
 
@@ -16,6 +16,11 @@ export interface OpenDatabaseOptions {
   /** seed the shipped profiles when the table is empty (default false) */
   seedIfEmpty?: boolean
   log?: (message: string) => void
+  /**
+   * Operator commands: when another live process serves the embedded database in dataDir, use it
+   * through the loopback URL it advertises in its lock file (no migrations: the owner ran them).
+   */
+  attachToRunning?: boolean
 }
 
 export interface OpenDatabase extends Db {
@@ -28,6 +33,18 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<OpenDa
   const log = options.log ?? (() => {})
   let embedded: EmbeddedPostgres | undefined
   let url = options.databaseUrl
+  let attached = false
+  if (!url && options.attachToRunning) {
+    const owner = runningEmbedded(options.dataDir)
+    if (owner && !owner.url) {
+      throw new Error(`the embedded database in ${options.dataDir} is being opened by process ${owner.pid}: retry once it is ready`)
+    }
+    if (owner?.url) {
+      url = owner.url
+      attached = true
+      log(`using the embedded database served by the running process ${owner.pid}`)
+    }
+  }
   if (!url) {
     embedded = await startEmbeddedPostgres({ dataDir: options.dataDir, log })
     url = embedded.url
@@ -40,7 +57,7 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<OpenDa
     connectionTimeoutMs: options.connectionTimeoutMs,
   })
   try {
-    if (options.migrate !== false) await migrateToLatest(db.db)
+    if (options.migrate !== false && !attached) await migrateToLatest(db.db)
     if (options.seedIfEmpty && (await isProfilesTableEmpty(db.db))) {
       const { inserted } = await seedFromFile(db.db)
       log(`seeded ${inserted} profiles`)

@@ -129,33 +129,65 @@ function processAlive(pid: number): boolean {
   }
 }
 
-/** One process per data directory; a lock left by a killed process is taken over. */
-function takeLock(dataDir: string): () => void {
-  const lockPath = join(dataDir, LOCK_FILE)
-  if (existsSync(lockPath)) {
-    const pid = Number(readFileSync(lockPath, 'utf8').trim())
-    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid)) {
-      throw new Error(`the embedded database in ${dataDir} is in use by process ${pid}`)
+/** What the lock file of a data directory says: the owner's pid and, once it listens, its loopback URL. */
+export interface EmbeddedLock {
+  pid: number
+  url?: string
+}
+
+/** The lock file holds JSON `{"pid":…,"url":…}`; a bare pid (older starts) is read too. */
+function readLock(lockPath: string): EmbeddedLock | undefined {
+  if (!existsSync(lockPath)) return undefined
+  const text = readFileSync(lockPath, 'utf8').trim()
+  try {
+    const parsed = JSON.parse(text) as unknown
+    if (typeof parsed === 'number') return { pid: parsed }
+    if (typeof parsed === 'object' && parsed !== null && 'pid' in parsed) {
+      const { pid, url } = parsed as { pid: unknown; url?: unknown }
+      if (typeof pid === 'number') return { pid, url: typeof url === 'string' ? url : undefined }
     }
+  } catch {
+    // not JSON: fall through
   }
-  writeFileSync(lockPath, String(process.pid))
-  return () => rmSync(lockPath, { force: true })
+  return undefined
+}
+
+/**
+ * The live process serving the embedded database in dataDir, if any: its pid and (once it listens)
+ * the loopback URL it serves the database on, which operator commands use while the system runs.
+ */
+export function runningEmbedded(dataDir: string): EmbeddedLock | undefined {
+  const lock = readLock(join(resolve(dataDir), LOCK_FILE))
+  if (!lock || !Number.isInteger(lock.pid) || lock.pid <= 0 || lock.pid === process.pid || !processAlive(lock.pid)) return undefined
+  return lock
+}
+
+/** One process per data directory; a lock left by a killed process is taken over. */
+function takeLock(dataDir: string): { advertise(url: string): void; release(): void } {
+  const lockPath = join(dataDir, LOCK_FILE)
+  const owner = runningEmbedded(dataDir)
+  if (owner) throw new Error(`the embedded database in ${dataDir} is in use by process ${owner.pid}`)
+  writeFileSync(lockPath, JSON.stringify({ pid: process.pid }), { mode: 0o600 })
+  return {
+    advertise: (url) => writeFileSync(lockPath, JSON.stringify({ pid: process.pid, url }), { mode: 0o600 }),
+    release: () => rmSync(lockPath, { force: true }),
+  }
 }
 
 export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Promise<EmbeddedPostgres> {
   const log = options.log ?? (() => {})
   let created = false
-  let releaseLock: () => void = () => {}
+  let lock: ReturnType<typeof takeLock> | undefined
   let pgDir: string | undefined
   if (options.dataDir) {
     const root = resolve(options.dataDir)
     mkdirSync(root, { recursive: true })
-    releaseLock = takeLock(root)
+    lock = takeLock(root)
     pgDir = join(root, 'pgdata')
     created = !existsSync(join(pgDir, 'PG_VERSION'))
     log(
       created
-        ? `initialising the embedded database in ${pgDir} (first start, about 10 s)…`
+        ? `initialising the embedded database in ${pgDir} (first start only: PGlite runs initdb, about 5 s of CPU)…`
         : `opening the embedded database in ${pgDir}…`,
     )
   }
@@ -163,7 +195,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Prom
   try {
     db = await PGlite.create(pgDir ? { dataDir: pgDir } : {})
   } catch (error) {
-    releaseLock()
+    lock?.release()
     throw error
   }
   const server = new PGLiteSocketServer({
@@ -176,16 +208,18 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Prom
   ;(server as unknown as { queryQueue: ExchangeQueue }).queryQueue = new ExchangeQueue(db)
   await server.start()
   const [host, port] = server.getServerConn().split(':')
+  const url = `postgres://postgres:postgres@${host}:${port}/postgres?sslmode=disable`
+  lock?.advertise(url)
   let closed = false
   return {
-    url: `postgres://postgres:postgres@${host}:${port}/postgres?sslmode=disable`,
+    url,
     created,
     async close() {
       if (closed) return
       closed = true
       await server.stop()
       await db.close()
-      releaseLock()
+      lock?.release()
     },
   }
 }

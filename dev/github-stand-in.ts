@@ -29,6 +29,8 @@ export interface StandInUser {
   email?: string | null;
   /** The primary verified address listed by `GET /user/emails`; defaults to `email`, else GitHub's noreply form. */
   primaryEmail?: string;
+  /** Shown on the authorize page beside the login, e.g. the role `npm start` gives this user. */
+  note?: string;
 }
 
 /** Default client credentials, used when `startGitHubStandIn` is given none. Not secrets: dev only. */
@@ -68,6 +70,8 @@ export interface GitHubStandInOptions {
   clientId?: string;
   clientSecret?: string;
   logger?: boolean;
+  /** Shown on the authorize page beside the field for any other login, e.g. the role it will get. */
+  otherLoginsNote?: string;
   /** Clock in ms since the epoch, injectable so tests can expire codes without waiting 10 minutes. */
   now?: () => number;
 }
@@ -300,12 +304,13 @@ function hiddenInputs(fields: Record<string, string>): string {
     .join('\n');
 }
 
-function authorizePage(request: AuthorizeRequest, users: readonly StandInUser[], error?: string): string {
+function authorizePage(request: AuthorizeRequest, users: readonly StandInUser[], otherLoginsNote: string | undefined, error?: string): string {
   const hidden = hiddenInputs(carriedFields(request));
   const userButtons = users
     .map((u) => {
       const label = u.name ? `${u.login} — ${u.name}` : u.login;
-      return `<button type="submit" name="login" value="${escapeHtml(u.login)}">${escapeHtml(label)} <small>(id ${u.id})</small></button>`;
+      const note = u.note ? ` <strong class="note">${escapeHtml(u.note)}</strong>` : '';
+      return `<button type="submit" name="login" value="${escapeHtml(u.login)}">${escapeHtml(label)}${note} <small>(id ${u.id})</small></button>`;
     })
     .join('\n');
   const scope = normaliseScope(request.scope);
@@ -320,6 +325,7 @@ ${hidden}
 ${userButtons}
 </form>
 <h2>Or any other login</h2>
+${otherLoginsNote ? `<p class="note">${escapeHtml(otherLoginsNote)}</p>` : ''}
 <form method="post" action="/login/oauth/authorize">
 ${hidden}
 <input type="hidden" name="decision" value="approve">
@@ -429,7 +435,7 @@ export async function startGitHubStandIn(opts: GitHubStandInOptions = {}): Promi
   app.get('/login/oauth/authorize', async (request, reply) => {
     const checked = checkAuthorizeRequest(stringFields(request.query), clientId);
     if (!checked.ok) return sendHtml(reply, checked.status, errorPage(checked.status, checked.message));
-    return sendHtml(reply, 200, authorizePage(checked.value, [...users.values()]));
+    return sendHtml(reply, 200, authorizePage(checked.value, [...users.values()], opts.otherLoginsNote));
   });
 
   app.post('/login/oauth/authorize', async (request, reply) => {
@@ -445,7 +451,7 @@ export async function startGitHubStandIn(opts: GitHubStandInOptions = {}): Promi
       const login = (fields.login ?? '').trim();
       if (!LOGIN_PATTERN.test(login)) {
         const error = `"${login}" is not a valid GitHub login (letters, digits and single hyphens, at most 39).`;
-        return sendHtml(reply, 400, authorizePage(authorize, [...users.values()], error));
+        return sendHtml(reply, 400, authorizePage(authorize, [...users.values()], opts.otherLoginsNote, error));
       }
       const user = userFor(login);
       const code = randomBytes(10).toString('hex'); // GitHub codes are 20 hex characters

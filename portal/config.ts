@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { Type } from 'typebox'
 import { parseEnv, parseTrustProxy, SharedEnvProperties } from '../platform/env-schema.ts'
+import { processEnv } from '../platform/dotenv.ts'
 import type { LogFormat } from '../platform/request-log.ts'
 
 /** Every variable the portal reads; .env.example documents each one. Only this module reads the env. */
@@ -67,7 +68,7 @@ function decodeKey(value: string): Buffer {
   return key
 }
 
-export function loadPortalConfig(env: Record<string, string | undefined> = process.env): PortalConfig {
+export function loadPortalConfig(env: Record<string, string | undefined> = processEnv()): PortalConfig {
   const e = parseEnv(PortalEnvSchema, env)
   const production = e.DEPLOYMENT_ENV === 'production'
   const missing: string[] = []

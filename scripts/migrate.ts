@@ -8,6 +8,8 @@ const database = await openDatabase({
   dataDir: config.dataDir,
   poolMax: 1,
   migrate: false,
+  // while npm start runs: through its advertised loopback socket, not a second opener
+  attachToRunning: true,
   log: (m) => console.log(m),
 })
 try {

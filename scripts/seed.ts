@@ -17,6 +17,8 @@ const database = await openDatabase({
   databaseUrl: config.databaseUrl,
   dataDir: config.dataDir,
   poolMax: 2,
+  // while npm start runs: through its advertised loopback socket, not a second opener
+  attachToRunning: true,
   log: (m) => console.log(m),
 })
 try {

@@ -2,8 +2,9 @@
  * npm run users -- promote|demote|suspend|activate <github-login>
  * npm run users -- list [search]
  *
- * Operator commands on the configured database (DATABASE_URL, or the embedded one — which only one
- * process may open, so stop the API first in that case). The same rules as the admin API apply (a
+ * Operator commands on the configured database (DATABASE_URL, or the embedded one: opened here when
+ * nothing runs, else used through the loopback socket the running `npm start` advertises in its
+ * data directory's lock file). Failures are one line on stderr, exit 1. The same rules as the admin API apply (a
  * suspension ends the user's sessions; no change may leave the system without an active admin), and
  * every change is audited with actor "console". Running API instances see the change within
  * AUTH_CACHE_TTL_MS.
@@ -32,13 +33,26 @@ if (command === undefined || (command !== 'list' && (!(command in COMMANDS) || !
   process.exit(2)
 }
 
-const config = loadApiConfig()
+/** One line, never a stack trace: operators read this, not developers. */
+function fail(error: unknown): never {
+  console.error(`npm run users: ${error instanceof Error ? error.message : String(error)}`)
+  process.exit(1)
+}
+
+const config = (() => {
+  try {
+    return loadApiConfig()
+  } catch (error) {
+    return fail(error)
+  }
+})()
 const database = await openDatabase({
   databaseUrl: config.databaseUrl,
   dataDir: config.dataDir,
   poolMax: 1,
-  log: () => {},
-})
+  attachToRunning: true,
+  log: (m) => m.startsWith('using ') && console.error(m),
+}).catch(fail)
 let exitCode = 0
 try {
   if (command === 'list') {
@@ -65,11 +79,10 @@ try {
     }
   }
 } catch (error) {
-  if (error instanceof ApiError) {
-    console.error(error.message)
-    exitCode = 1
-  } else throw error
+  if (error instanceof ApiError) console.error(error.message)
+  else console.error(`npm run users: ${error instanceof Error ? error.message : String(error)}`)
+  exitCode = 1
 } finally {
-  await database.close()
+  await database.close().catch(() => {})
 }
 process.exit(exitCode)

@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
 import t from 'tap'
-import { startEmbeddedPostgres } from '../../db/embedded.ts'
+import { runningEmbedded, startEmbeddedPostgres } from '../../db/embedded.ts'
 
 const dataDir = mkdtempSync(join(tmpdir(), 'insighta-embedded-'))
 t.teardown(() => rmSync(dataDir, { recursive: true, force: true }))
@@ -34,10 +34,22 @@ t.test('a second process cannot open a folder in use; a stale lock is taken over
   const dir = mkdtempSync(join(tmpdir(), 'insighta-lock-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   const first = await startEmbeddedPostgres({ dataDir: dir })
+  // The lock advertises the owner's loopback socket (npm run users uses it while npm start runs).
+  const lock = JSON.parse(readFileSync(join(dir, 'insighta.lock'), 'utf8')) as { pid: number; url: string }
+  t.same(lock, { pid: process.pid, url: first.url })
+  t.equal(runningEmbedded(dir), undefined, 'this process is never "another" owner')
   // Our own pid counts as "alive but not us" only for another process; simulate one with pid 1.
   writeFileSync(join(dir, 'insighta.lock'), '1')
   await t.rejects(startEmbeddedPostgres({ dataDir: dir }), /in use by process 1/)
+  writeFileSync(join(dir, 'insighta.lock'), JSON.stringify({ pid: 1, url: first.url }))
+  t.same(runningEmbedded(dir), { pid: 1, url: first.url }, 'another live owner and its socket')
+  const client = new pg.Client({ connectionString: runningEmbedded(dir)?.url })
+  await client.connect()
+  t.same((await client.query('SELECT 1 + 1 AS n')).rows, [{ n: 2 }], 'the advertised URL serves the database')
+  await client.end()
+  await t.rejects(startEmbeddedPostgres({ dataDir: dir }), /in use by process 1/)
   await first.close()
+  t.notOk(existsSync(join(dir, 'insighta.lock')), 'closing releases the lock')
   writeFileSync(join(dir, 'insighta.lock'), '999999')
   const second = await startEmbeddedPostgres({ dataDir: dir })
   await second.close()

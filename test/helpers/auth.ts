@@ -71,7 +71,7 @@ export function bearer(token: string): Record<string, string> {
  */
 export async function browserLogin(
   apiUrl: string,
-  github: GitHubStandIn,
+  github: Pick<GitHubStandIn, 'approve'>,
   login: string,
   query: Record<string, string>,
   headers: Record<string, string> = {},
@@ -137,7 +137,7 @@ export async function postJson(
 /** A whole CLI-style login over HTTP: loopback redirect, then the code redeemed at /auth/token. */
 export async function cliLogin(
   apiUrl: string,
-  github: GitHubStandIn,
+  github: Pick<GitHubStandIn, 'approve'>,
   login: string,
   options: { port?: number; headers?: Record<string, string> } = {},
 ): Promise<TokenAnswer> {
