@@ -1,7 +1,7 @@
+import { API_VERSION, API_VERSION_HEADER } from '../contract/headers.ts'
 import { isRecord } from './credentials.ts'
 import { CliError, ExitCode, exitCodeForStatus } from './errors.ts'
 
-export const API_VERSION = '1'
 const DEFAULT_TIMEOUT_MS = 30_000
 /** Error bodies are short JSON; an HTML page or a runaway body is not read past this. */
 const MAX_ERROR_BODY = 64 * 1024
@@ -37,7 +37,7 @@ export function urlFor(baseUrl: string, path: string, query: Record<string, Quer
 
 /** One HTTP exchange. Resolves with any status; only transport failures become (network) errors. */
 export async function send(baseUrl: string, request: HttpRequest): Promise<Response> {
-  const headers: Record<string, string> = { 'x-api-version': API_VERSION, accept: 'application/json', ...request.headers }
+  const headers: Record<string, string> = { [API_VERSION_HEADER]: API_VERSION, accept: 'application/json', ...request.headers }
   let body: BodyInit | undefined
   if (request.json !== undefined) {
     headers['content-type'] = 'application/json'

@@ -11,7 +11,6 @@ import { printJson, withExamples, withJson } from './shared.ts'
 
 export function loginCommand(ctx: CliContext): Command {
   const command = new Command('login')
-    .description('log in through GitHub in your browser and save credentials for the other commands')
     .option('--api-url <url>', `the Insighta Labs+ API (default: INSIGHTA_API_URL, the last login's API, or ${DEFAULT_API_URL})`)
     .option('--no-browser', 'print the login URL instead of opening a browser (e.g. over SSH)')
     .option('--port <n>', 'fixed port for the local callback listener (default: any free port)', port)
@@ -51,7 +50,6 @@ async function endReplacedSession(previous: Credentials): Promise<void> {
 
 export function logoutCommand(ctx: CliContext): Command {
   const command = new Command('logout')
-    .description('end the session on the server, then delete the local credentials')
     .option('--all', 'end every session of your account (all devices and browsers)')
   return withExamples(command, ['insighta logout', 'insighta logout --all']).action(async (options: { all?: boolean }) => {
     await logout(ctx, options.all === true)
@@ -104,7 +102,7 @@ async function logout(ctx: CliContext, all: boolean): Promise<void> {
 }
 
 export function whoamiCommand(ctx: CliContext): Command {
-  const command = withJson(new Command('whoami').description('show who you are logged in as, where, and where the credentials are stored'))
+  const command = withJson(new Command('whoami'))
   return withExamples(command, ['insighta whoami', 'insighta whoami --json']).action(async (options: { json?: boolean }) => {
     const source = await ctx.tokenSource()
     const client = await ctx.client()

@@ -24,7 +24,7 @@ type JsonFlag = { json?: boolean }
 
 export function profilesCommand(ctx: CliContext): Command {
   const profiles = withExamples(
-    new Command('profiles').description('list, search, view, create, delete, export, import and count profiles'),
+    new Command('profiles'),
     ['insighta profiles list --gender male --country NG', 'insighta profiles search "young males from nigeria"', 'insighta profiles stats --json'],
   )
   profiles.addCommand(listCommand(ctx))

@@ -8,7 +8,7 @@ import { printJson, withExamples, withJson } from './shared.ts'
 const SESSION_COLUMNS = ['id', 'current', 'client_id', 'user_agent', 'ip', 'created_at', 'last_used_at', 'expires_at']
 
 export function sessionsCommand(ctx: CliContext): Command {
-  const sessions = withExamples(new Command('sessions').description('your active sessions (CLI logins and browsers)'), [
+  const sessions = withExamples(new Command('sessions'), [
     'insighta sessions list',
     'insighta sessions revoke 0190a4b2-7c1e-7d3a-9f00-1234567890ab',
   ])

@@ -12,7 +12,7 @@ const USER_COLUMNS = ['username', 'role', 'is_active', 'email', 'last_login_at',
 const HIDDEN_USER_FIELDS = ['avatar_url', 'github_id']
 
 export function usersCommand(ctx: CliContext): Command {
-  const users = withExamples(new Command('users').description('manage users (admin)'), [
+  const users = withExamples(new Command('users'), [
     'insighta users list --search octo',
     'insighta users set-role octo-analyst admin',
     'insighta users suspend octo-analyst',

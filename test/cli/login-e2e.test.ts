@@ -8,7 +8,7 @@ import t from 'tap'
 import { credentialsPath, type Credentials } from '../../cli/credentials.ts'
 import { ExitCode } from '../../cli/errors.ts'
 import { startLiveApi } from './helpers/live-api.ts'
-import { collect, expectExit, runCli, spawnCli, tempDir, waitForStderr } from './helpers/run-cli.ts'
+import { cliBuilt, collect, expectExit, runCli, spawnCli, tempDir, waitForStderr } from './helpers/run-cli.ts'
 import { AUTHORIZE_URL, cliLogin } from './helpers/test-browser.ts'
 
 // Each case starts real CLI processes (~0.4 s each on an idle machine); leave room on a busy one.
@@ -77,6 +77,7 @@ t.test('logging in again ends the session the new login replaced', async (t) => 
 
 t.test('a login cancelled in the browser fails with exit code 3 and saves nothing', async (t) => {
   const home = await tempDir(t)
+  await cliBuilt()
   const child = spawnCli(['login', '--no-browser', '--api-url', live.url], { home })
   const done = collect(child, 30_000)
   const [, url] = await waitForStderr(child, AUTHORIZE_URL)
