@@ -3,6 +3,7 @@
  * npm run bench -- seed     — time seeding 1M synthetic profiles into an empty table
  * npm run bench -- portal   — the portal's profiles page at 16 concurrent users
  * npm run bench -- import   — a 500k-row CSV import while the list benchmark runs
+ * npm run bench -- cli      — start-up of the compiled CLI (--version, --help) next to `node -e 0`
  * Options: --rows N (default 1000000), --duration S (default 10). BENCH_DATABASE_URL picks the server.
  */
 import { parseArgs } from 'node:util'
@@ -36,7 +37,10 @@ switch (which) {
     await benchImport({ rows, duration })
     break
   }
+  case 'cli':
+    await (await import('./bench-cli.ts')).benchCli()
+    break
   default:
-    console.error(`unknown benchmark "${which}": api, seed, portal or import`)
+    console.error(`unknown benchmark "${which}": api, seed, portal, import or cli`)
     process.exit(2)
 }

@@ -2,7 +2,7 @@ import { Command } from 'commander'
 import type { CliContext } from '../context.ts'
 import { credentialsPath, deleteCredentials, isRecord, readCredentials, type Credentials } from '../credentials.ts'
 import { DEFAULT_API_URL, normaliseApiUrl } from '../environment.ts'
-import { CliError, CorruptedCredentialsError, ExitCode, NotLoggedInError } from '../errors.ts'
+import { CliError, CorruptedCredentialsError, ExitCode, NotLoggedInError, SessionEndedError } from '../errors.ts'
 import { send, unexpectedResponse } from '../http.ts'
 import { login } from '../login.ts'
 import { port } from '../validate.ts'
@@ -106,11 +106,28 @@ export function whoamiCommand(ctx: CliContext): Command {
   return withExamples(command, ['insighta whoami', 'insighta whoami --json']).action(async (options: { json?: boolean }) => {
     const source = await ctx.tokenSource()
     const client = await ctx.client()
-    const body = await ctx.out.spin('Checking…', () => client.json({ method: 'GET', path: '/auth/me' }))
+    const stored = source.kind === 'env' ? 'INSIGHTA_TOKEN (environment variable)' : credentialsPath(ctx.env.home)
+    let body: Record<string, unknown>
+    try {
+      body = await ctx.out.spin('Checking…', () => client.json({ method: 'GET', path: '/auth/me' }))
+    } catch (error) {
+      // The session is over, but the file still says whose it was: show that, then why it ended.
+      if (!(error instanceof SessionEndedError) || error.user === undefined || options.json) throw error
+      ctx.out.print(
+        keyValues([
+          ['user', error.user.username],
+          ['role', error.user.role],
+          ['email', error.user.email],
+          ['api', client.apiUrl],
+          ['credentials', stored],
+          ['session', 'ended'],
+        ]),
+      )
+      throw error
+    }
     if (options.json) return printJson(ctx, body)
     const user = isRecord(body.data) ? body.data : body.user
     if (!isRecord(user)) throw unexpectedResponse(client.apiUrl, 200)
-    const stored = source.kind === 'env' ? 'INSIGHTA_TOKEN (environment variable)' : credentialsPath(ctx.env.home)
     ctx.out.print(
       keyValues([
         ['user', typeof user.username === 'string' ? user.username : null],

@@ -59,7 +59,8 @@ export interface CliOptions {
 function childEnv(options: CliOptions): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {}
   for (const [key, value] of Object.entries(process.env)) {
-    if (!key.startsWith('INSIGHTA_') && !key.startsWith('TAP') && key !== 'NODE_OPTIONS') env[key] = value
+    // Colour is each test's choice: tap sets FORCE_COLOR for its own output.
+    if (!key.startsWith('INSIGHTA_') && !key.startsWith('TAP') && key !== 'NODE_OPTIONS' && key !== 'FORCE_COLOR') env[key] = value
   }
   return { ...env, INSIGHTA_HOME: options.home, NO_COLOR: '1', ...options.env }
 }
@@ -75,6 +76,27 @@ export async function runCli(args: readonly string[], options: CliOptions): Prom
   await cliBuilt()
   const child = spawnCli(args, options)
   return collect(child, options.timeoutMs ?? 60_000, args)
+}
+
+const SCRIPT = '/usr/bin/script'
+
+function shellQuote(word: string): string {
+  return `'${word.replaceAll("'", "'\\''")}'`
+}
+
+/**
+ * Runs the CLI on a real terminal (a pseudo-terminal from util-linux `script`) `columns` wide, as a
+ * person would. stdout and stderr both arrive in `stdout`, as on a screen, with CRLF turned into LF.
+ */
+export async function runCliInTerminal(args: readonly string[], options: CliOptions & { columns: number }): Promise<CliResult> {
+  await cliBuilt()
+  const command = `stty cols ${options.columns} rows 50 && exec ${[process.execPath, BIN, ...args].map(shellQuote).join(' ')}`
+  const child = spawn(SCRIPT, ['--quiet', '--return', '--command', command, '/dev/null'], {
+    cwd: options.cwd ?? options.home,
+    env: childEnv(options),
+  })
+  const result = await collect(child, options.timeoutMs ?? 60_000, args)
+  return { ...result, stdout: result.stdout.replaceAll('\r\n', '\n') }
 }
 
 export function collect(child: ChildProcessWithoutNullStreams, timeoutMs: number, args: readonly string[] = []): Promise<CliResult> {
