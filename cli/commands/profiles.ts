@@ -120,6 +120,7 @@ function deleteCommand(ctx: CliContext): Command {
     .option('-y, --yes', 'do not ask for confirmation (required when not on a terminal)')
   return withExamples(command, ['insighta profiles delete 0190a4b2-7c1e-7d3a-9f00-1234567890ab', 'insighta profiles delete <id> --yes']).action(
     async (id: string, options: { yes?: boolean }) => {
+      if (!options.yes) ensureCanConfirm(ctx)
       const client = await ctx.client()
       // Looked up first: the question names the profile (ids all look alike), and a wrong id fails
       // before anyone is asked anything.
@@ -169,8 +170,12 @@ export function profileId(raw: string): string {
 }
 
 /** A destructive command never proceeds on a guess: no terminal to ask means --yes is required. */
-async function confirm(ctx: CliContext, question: string): Promise<void> {
+function ensureCanConfirm(ctx: CliContext): void {
   if (!process.stdin.isTTY || !ctx.out.interactive) throw usageError('Refusing to delete without confirmation: pass --yes.')
+}
+
+async function confirm(ctx: CliContext, question: string): Promise<void> {
+  ensureCanConfirm(ctx)
   const rl = createInterface({ input: process.stdin, output: process.stderr })
   try {
     const answer = await rl.question(question)
