@@ -326,5 +326,5 @@ t.test('the package: version constant, bin, engines, and only its own few depend
   t.same(pkg.bin, { insighta: 'dist/main.js' })
   t.equal(pkg.engines.node, '>=20')
   t.same(Object.keys(pkg.dependencies), ['commander'], 'Commander is the one runtime dependency')
-  t.same(pkg.files, ['dist'])
+  t.same(pkg.files, ['dist', '!dist/.sources-mtime'])
 })
