@@ -1,8 +1,8 @@
-import { ApiClient } from './api-client.ts'
+import type { ApiClient } from './api-client.ts'
 import type { Warn } from './credentials.ts'
 import type { CliEnvironment } from './environment.ts'
 import type { Output } from './output.ts'
-import { openTokenSource, type TokenSource } from './session.ts'
+import type { TokenSource } from './session.ts'
 
 /** What every command receives: its environment, where to write, and (lazily) an API client. */
 export interface CliContext {
@@ -17,14 +17,16 @@ export interface CliContext {
 export function createContext(env: CliEnvironment, out: Output): CliContext {
   const warn: Warn = (message) => out.message(message)
   let source: Promise<TokenSource> | undefined
-  const tokenSource = () => (source ??= openTokenSource(env, warn))
+  // Loaded on first use: --help and usage errors never pay for the credentials and HTTP modules.
+  const tokenSource = () => (source ??= import('./session.ts').then(({ openTokenSource }) => openTokenSource(env, warn)))
   return {
     env,
     out,
     warn,
     tokenSource,
     async client() {
-      return new ApiClient(await tokenSource())
+      const [{ ApiClient }, tokens] = await Promise.all([import('./api-client.ts'), tokenSource()])
+      return new ApiClient(tokens)
     },
   }
 }

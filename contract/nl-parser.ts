@@ -566,11 +566,5 @@ export function interpretProfileQuery(q: string): QueryInterpretation {
   return { filter: toFilter(found), ignored: found.ignored }
 }
 
-/** Queries the parser reads, shown to people whose query it could not interpret (API, portal, CLI). */
-export const SEARCH_EXAMPLES: readonly string[] = [
-  'young males from nigeria',
-  'women aged 20–45 living in kenya',
-  'seniors over 70 in ghana',
-  'teenagers below 17',
-  'men in their thirties from angola',
-]
+/** Queries shown to people whose query the parser could not interpret (API, portal, CLI). */
+export { SEARCH_EXAMPLES } from './search-examples.ts'

@@ -5,6 +5,7 @@
  * npm run bench -- import   — a 500k-row CSV import while the list benchmark runs
  * npm run bench -- parser   — the natural-language parser per query over the grammar table
  * npm run bench -- abuse    — slow export readers and a 500-connection stats burst during a list load
+ * npm run bench -- cli      — start-up of the compiled CLI (--version, --help) next to `node -e 0`
  * Options: --rows N (default 1000000), --duration S (default 10). BENCH_DATABASE_URL picks the server.
  */
 import { parseArgs } from 'node:util'
@@ -48,7 +49,10 @@ switch (which) {
     await benchAbuse({ rows, duration })
     break
   }
+  case 'cli':
+    await (await import('./bench-cli.ts')).benchCli()
+    break
   default:
-    console.error(`unknown benchmark "${which}": api, seed, portal, import, parser or abuse`)
+    console.error(`unknown benchmark "${which}": api, seed, portal, import, parser, abuse or cli`)
     process.exit(2)
 }

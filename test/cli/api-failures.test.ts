@@ -4,6 +4,7 @@
  */
 import { readdir } from 'node:fs/promises'
 import t from 'tap'
+import { searchExamplesText } from '../../cli/commands/profiles.ts'
 import { ExitCode } from '../../cli/errors.ts'
 import { closedPortUrl, expectExit, runCli, tempDir } from './helpers/run-cli.ts'
 import { reply, replyJson, startScriptedServer } from './helpers/scripted-server.ts'
@@ -72,7 +73,7 @@ t.test("the API's error message is shown, with the exit code of its status", asy
     [404, 'Profile not found', ['profiles', 'get', ID], ExitCode.notFound, 'error: Profile not found.\n'],
     [403, 'Forbidden: admin role required', ['profiles', 'create', '--name', 'Ada'], ExitCode.permission, 'error: Forbidden: admin role required.\n'],
     [422, 'Invalid query parameters', ['profiles', 'list'], ExitCode.usage, 'error: Invalid query parameters.\n'],
-    [400, 'Unable to interpret query', ['profiles', 'search', 'hello'], ExitCode.usage, 'error: Unable to interpret query.\n'],
+    [400, 'Unable to interpret query', ['profiles', 'search', 'hello'], ExitCode.usage, `error: Unable to interpret query.\n${searchExamplesText()}\n`],
     [502, 'Genderize returned an invalid response', ['profiles', 'create', '--name', 'Ada'], ExitCode.server, 'error: Genderize returned an invalid response (request id req-7).\n', { 'x-request-id': 'req-7' }],
     [429, 'Too many requests', ['profiles', 'list'], ExitCode.server, 'error: Too many requests: try again in 12 seconds.\n', { 'retry-after': '12' }],
     [405, 'Method not allowed', ['profiles', 'list'], ExitCode.server, 'error: Method not allowed.\n'],

@@ -60,7 +60,7 @@ t.test('a 401 invalid_token is answered by one refresh and one retry', async (t)
     api.requests.map((r) => `${r.method} ${r.path}`),
     ['GET /api/profiles', 'POST /auth/refresh', 'GET /api/profiles'],
   )
-  t.match(result.stdout, /page 1 of 1, total 0/)
+  t.match(result.stderr, /page 1 of 1, total 0/)
 })
 
 t.test('when the refresh fails: "Session expired: run insighta login", exit 3', async (t) => {
