@@ -27,6 +27,7 @@ import { ProfileExports } from './services/export-csv.ts'
 import { createIdentity } from './services/identity.ts'
 import { DeviceLoginService } from './services/device-logins.ts'
 import { PersonalAccessTokenService } from './services/personal-access-tokens.ts'
+import { CursorCodec } from './services/profile-cursor.ts'
 import { ProfilesService } from './services/profiles.ts'
 import { SavedSearchService } from './services/saved-searches.ts'
 import { MemoryQueryCache, RedisQueryCache, type QueryCache } from './services/query-cache.ts'
@@ -104,7 +105,7 @@ export async function buildApiApp(deps: ApiDeps) {
   app.decorate('queryCache', queryCache)
   const enrichment = new EnrichmentClient(config.enrichment)
   app.decorate('enrichment', enrichment)
-  app.decorate('profiles', new ProfilesService(deps.db, queryCache, enrichment))
+  app.decorate('profiles', new ProfilesService(deps.db, queryCache, enrichment, new CursorCodec(config.auth.jwtSecret)))
   app.decorate('csvImport', config.csvImport)
   const exportPool =
     deps.exportPool ??

@@ -1,3 +1,4 @@
+import { SafeText } from './text.ts'
 import { Type, type Static } from 'typebox'
 
 /** RFC 8628 §3.4: the grant type the CLI polls `POST /auth/token` with. */
@@ -43,7 +44,7 @@ export const DeviceErrorSchema = Type.Object({
 })
 
 export const DeviceCodeBodySchema = Type.Object(
-  { client_id: Type.Optional(Type.String({ description: 'insighta-cli' })) },
+  { client_id: Type.Optional(SafeText({ description: 'insighta-cli' })) },
   { additionalProperties: true },
 )
 
@@ -72,12 +73,12 @@ export const DeviceRequestSchema = Type.Object({
 export type DeviceRequestJson = Static<typeof DeviceRequestSchema>
 
 export const DeviceLookupQuerySchema = Type.Object(
-  { user_code: Type.Optional(Type.String()) },
+  { user_code: Type.Optional(SafeText()) },
   { additionalProperties: true },
 )
 
 export const UserCodeBodySchema = Type.Object(
-  { user_code: Type.String({ description: 'as typed: WDJB-MJHT, wdjbmjht …' }) },
+  { user_code: SafeText({ description: 'as typed: WDJB-MJHT, wdjbmjht …' }) },
   { additionalProperties: true },
 )
 

@@ -85,3 +85,13 @@ const UUID_RE = new RegExp(UUID_PATTERN)
 export function isUuid(value: string): boolean {
   return UUID_RE.test(value)
 }
+
+/**
+ * A v7 id carrying exactly the time `ms` (a fixture's or an import's own timestamp), not monotonic:
+ * its other 74 bits are newId's. Two ids of the same millisecond still differ in their random bits.
+ */
+export function idAt(ms: number): string {
+  const hex = Math.trunc(ms).toString(16).padStart(12, '0').slice(-12)
+  const id = newId()
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}${id.slice(13)}`
+}

@@ -37,6 +37,9 @@ export const PagingQuerySchema = Type.Object({
   limit: Type.Optional(
     Type.Integer({ minimum: 1, default: DEFAULT_LIMIT, description: `values above ${MAX_LIMIT} are clamped to ${MAX_LIMIT}` }),
   ),
+  cursor: Type.Optional(
+    SafeText({ maxLength: 512, description: 'opaque: the next_cursor of a previous page of the same query (keyset paging)' }),
+  ),
   facets: Type.Optional(
     Type.String({
       pattern: '^(gender|age_group|country_id)(,(gender|age_group|country_id)){0,2}$',
@@ -105,6 +108,7 @@ const NORMALISERS: Record<string, (v: string) => string> = {
   page: (v) => v.trim(),
   limit: (v) => v.trim(),
   facets: (v) => v.replace(/\s+/g, '').toLowerCase(),
+  cursor: (v) => v.trim(),
   format: (v) => v.trim().toLowerCase(),
   q: (v) => v,
 }
@@ -182,6 +186,9 @@ export const ListEnvelopeSchema = Type.Object({
     self: Type.String(),
     next: Type.Union([Type.String(), Type.Null()]),
     prev: Type.Union([Type.String(), Type.Null()]),
+    next_cursor: Type.Union([Type.String(), Type.Null()], {
+      description: 'the next page by keyset (same order and total; cheap at any depth); null on the last page',
+    }),
   }),
   data: Type.Array(ProfileSchema),
   facets: Type.Optional(FacetsSchema),
@@ -213,9 +220,16 @@ export function pageLinks(
   page: number,
   limit: number,
   totalPages: number,
+  nextCursor?: string,
 ): ListEnvelope['links'] {
   const base = new URLSearchParams()
   for (const [key, value] of Object.entries(params)) if (value !== undefined) base.append(key, String(value))
+  const withCursor = (cursor: string) => {
+    const qs = new URLSearchParams(base)
+    qs.append('cursor', cursor)
+    qs.append('limit', String(limit))
+    return `${path}?${qs.toString()}`
+  }
   const at = (p: number) => {
     const qs = new URLSearchParams(base)
     qs.append('page', String(p))
@@ -226,5 +240,6 @@ export function pageLinks(
     self: at(page),
     next: page < totalPages ? at(page + 1) : null,
     prev: page > 1 ? at(Math.min(page - 1, Math.max(totalPages, 1))) : null,
+    next_cursor: nextCursor === undefined || page >= totalPages ? null : withCursor(nextCursor),
   }
 }

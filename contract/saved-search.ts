@@ -6,14 +6,13 @@
 import { Type, type Static } from 'typebox'
 import { Value } from 'typebox/value'
 import { parseProfileQuery } from './nl-parser.ts'
+import { SafeText } from './text.ts'
 import { ListQuerySchema, normaliseQuery, SearchQuerySchema } from './profile-query.ts'
 
 export const MAX_SAVED_SEARCHES = 50
 export const MAX_SAVED_SEARCH_NAME = 100
 export const MAX_SAVED_SEARCH_QUERY = 1000
 
-/** No C0 or C1 control characters (NUL included), no line breaks. */
-const PRINTABLE = '^[^\\u0000-\\u001f\\u007f-\\u009f]*$'
 
 export const SavedSearchKindSchema = Type.Union([Type.Literal('list'), Type.Literal('search')])
 export type SavedSearchKind = Static<typeof SavedSearchKindSchema>
@@ -29,10 +28,9 @@ export const SavedSearchSchema = Type.Object({
 export type SavedSearchJson = Static<typeof SavedSearchSchema>
 
 export const NewSavedSearchSchema = Type.Object({
-  name: Type.String({ maxLength: MAX_SAVED_SEARCH_NAME, pattern: PRINTABLE, description: `1–${MAX_SAVED_SEARCH_NAME} characters after trimming` }),
-  query: Type.String({
+  name: SafeText({ maxLength: MAX_SAVED_SEARCH_NAME, description: `1–${MAX_SAVED_SEARCH_NAME} characters after trimming` }),
+  query: SafeText({
     maxLength: MAX_SAVED_SEARCH_QUERY,
-    pattern: PRINTABLE,
     description: 'a list query string (gender=male&country_id=NG) or a search one (q=young males from nigeria); a leading ? is allowed',
   }),
 })

@@ -1,3 +1,4 @@
+import { SafeText } from './text.ts'
 import { Type, type Static } from 'typebox'
 
 /** Every personal access token starts with this, so secret scanners can recognise a leaked one. */
@@ -27,9 +28,9 @@ const ScopeSchema = Type.Union([Type.Literal('read'), Type.Literal('admin')])
  */
 export const CreateTokenBodySchema = Type.Object(
   {
-    name: Type.String({ description: `1–${MAX_TOKEN_NAME_LENGTH} printable characters` }),
+    name: SafeText({ description: `1–${MAX_TOKEN_NAME_LENGTH} printable characters` }),
     expires_in_days: Type.Optional(Type.Integer({ description: 'default 30; at most PAT_MAX_EXPIRY_DAYS (90 by default)' })),
-    scopes: Type.Optional(Type.Array(Type.String(), { description: 'read (default) and/or admin (admins only)' })),
+    scopes: Type.Optional(Type.Array(SafeText(), { description: 'read (default) and/or admin (admins only)' })),
   },
   { additionalProperties: true },
 )

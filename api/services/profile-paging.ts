@@ -7,6 +7,8 @@ export interface Paging {
   sort: ProfileSort
   /** the sort (and facet) parameters exactly as given, for links */
   sortParams: { sort_by?: string; order?: string; facets?: string }
+  /** keyset paging: the opaque position of a previous page's next_cursor */
+  cursor?: string
 }
 
 /** Page, clamped limit and sort of a validated query; the default order is created_at desc. */
@@ -18,5 +20,5 @@ export function pagingOf(query: PagingQuery): Paging {
   if (query.sort_by) sortParams.sort_by = query.sort_by
   if (query.order) sortParams.order = query.order
   if (query.facets) sortParams.facets = query.facets
-  return { page: query.page ?? 1, limit, sort: { column, direction }, sortParams }
+  return { page: query.page ?? 1, limit, sort: { column, direction }, sortParams, cursor: query.cursor }
 }

@@ -17,11 +17,14 @@ import {
   findProfileByName,
   insertProfile,
   listProfiles,
+  listProfilesAfter,
   profileStats,
   profilesGeneration,
 } from '../../db/repositories/profiles.ts'
 import type { EnrichmentClient } from './enrichment.ts'
 import { GenerationCache } from './generation-cache.ts'
+import { ApiError } from '../errors.ts'
+import type { CursorCodec } from './profile-cursor.ts'
 import type { Paging } from './profile-paging.ts'
 import { toProfileJson, whereOf } from './profile-rows.ts'
 import type { QueryCache } from './query-cache.ts'
@@ -30,6 +33,8 @@ import type { QueryCache } from './query-cache.ts'
 export interface PageResult {
   total: number
   data: ProfileJson[]
+  /** the page number a cursor led to (by page number: the one asked for) */
+  page?: number
 }
 
 /** What create-or-find did: `created` is false when the name existed (nothing was written). */
@@ -47,13 +52,31 @@ export class ProfilesService {
     private readonly db: Db,
     private readonly cache: QueryCache,
     private readonly enrichment: EnrichmentClient,
+    private readonly cursors: CursorCodec,
   ) {}
 
-  /** One page and the exact total for a filter. */
+  /** One page and the exact total for a filter: by page number, or after a keyset cursor. */
   async page(filter: ProfileFilter, paging: Paging): Promise<PageResult> {
-    const { page, limit, sort } = paging
+    const { page, limit, sort, cursor } = paging
+    if (cursor !== undefined) {
+      const key = `after:${canonicalFilterKey(filter)}:${sort.column}:${sort.direction}:${limit}:${cursor}`
+      return this.cache.getOrCompute(key, () => this.computePageAfter(filter, paging, cursor))
+    }
     const key = `page:${canonicalFilterKey(filter)}:${sort.column}:${sort.direction}:${page}:${limit}`
     return this.cache.getOrCompute(key, () => this.computePage(filter, paging))
+  }
+
+  /** The page a cursor leads to; a forged, damaged or foreign cursor is a 422. */
+  private async computePageAfter(filter: ProfileFilter, paging: Paging, cursor: string): Promise<PageResult> {
+    const filterKey = canonicalFilterKey(filter)
+    const position = this.cursors.decode(cursor, filterKey, paging.sort)
+    if (!position) throw new ApiError(422, 'Invalid cursor: it belongs to another query or was altered')
+    const where = whereOf(filter)
+    const [total, rows] = await Promise.all([
+      this.total(filterKey, where),
+      listProfilesAfter(this.db.db, where, paging.sort, position, paging.limit),
+    ])
+    return { total, data: rows.map(toProfileJson), page: position.page }
   }
 
   private async computePage(filter: ProfileFilter, paging: Paging): Promise<PageResult> {
@@ -101,13 +124,16 @@ export class ProfilesService {
   ): Promise<ListEnvelope> {
     const [result, counts] = await Promise.all([this.page(filter, paging), facets.length > 0 ? this.facets(filter, facets) : undefined])
     const totalPages = Math.ceil(result.total / paging.limit)
+    const page = result.page ?? paging.page
+    const last = result.data[result.data.length - 1]
+    const nextCursor = last && page < totalPages ? this.cursors.encode(canonicalFilterKey(filter), paging.sort, page + 1, last) : undefined
     const envelope: ListEnvelope = {
       status: 'success',
-      page: paging.page,
+      page,
       limit: paging.limit,
       total: result.total,
       total_pages: totalPages,
-      links: pageLinks(path, { ...params, ...paging.sortParams }, paging.page, paging.limit, totalPages),
+      links: pageLinks(path, { ...params, ...paging.sortParams }, page, paging.limit, totalPages, nextCursor),
       data: result.data,
     }
     if (counts) envelope.facets = counts

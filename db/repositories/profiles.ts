@@ -205,6 +205,35 @@ export async function listProfiles(
     .execute()
 }
 
+/**
+ * The `limit` rows that follow a position in the sort order (keyset paging): a range scan from the
+ * position on the same index as the page, whatever its depth. The position is the last row's id and
+ * sort value; while that row exists its own value is used (exact whatever the collation), else the
+ * value the cursor carried.
+ */
+export async function listProfilesAfter(
+  db: Executor,
+  where: ProfileWhere,
+  sort: ProfileSort,
+  after: { key: string | number | null; id: string },
+  limit: number,
+): Promise<ProfileRow[]> {
+  const op = sort.direction === 'asc' ? '>' : '<'
+  const query = applyWhere(db.selectFrom('profiles').select(PROFILE_COLUMNS), where)
+  let positioned
+  if (sort.column === 'created_at') {
+    positioned = query.where('id', op, after.id)
+  } else if (sort.column === 'name') {
+    const key = sql`coalesce((SELECT lower(p.name) FROM profiles p WHERE p.id = ${after.id}), lower(${String(after.key)}))`
+    positioned = query.where(sql<boolean>`lower(name) ${sql.raw(op)} ${key}`)
+  } else {
+    const column = sql.ref(sort.column)
+    const key = sql`coalesce((SELECT p.${column} FROM profiles p WHERE p.id = ${after.id}), ${after.key})`
+    positioned = query.where(sql<boolean>`(${column}, id) ${sql.raw(op)} (${key}, ${after.id}::uuid)`)
+  }
+  return orderBySort(positioned, sort).limit(limit).execute()
+}
+
 function isUnfiltered(where: ProfileWhere): boolean {
   for (const key in where) if (where[key as keyof ProfileWhere] !== undefined) return false
   return true

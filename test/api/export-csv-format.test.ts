@@ -4,9 +4,8 @@
  * trimmed country codes, and the sort with its id tie-break. Plus `safe=true`, the formula guard.
  */
 import { parse } from 'csv-parse/sync'
-import { sql } from 'kysely'
 import t from 'tap'
-import { newId } from '../../contract/ids.ts'
+import { idAt } from '../../contract/ids.ts'
 import { PROFILE_COLUMNS, type ProfileJson } from '../../contract/profile.ts'
 import { csvLine } from '../../api/services/csv.ts'
 import { insertProfilesBatch } from '../../db/repositories/profiles.ts'
@@ -41,7 +40,9 @@ const PROBABILITIES = [0.1, 1, 0, 0.000001, 0.99999, 0.00001, 0.0001, 0.00012345
 await insertProfilesBatch(
   api.db.db,
   TRICKY_NAMES.map((name, i) => ({
-    id: newId(),
+    // created_at is the id's timestamp truncated to the second: 'Plain Name' gets the last
+    // millisecond of a second, which must still print as that second, never rounded up.
+    id: idAt(Date.UTC(2026, 0, 2, 3, 4, 5, name === 'Plain Name' ? 999 : i * 55)),
     name,
     gender: i % 2 ? ('male' as const) : ('female' as const),
     gender_probability: PROBABILITIES[i % PROBABILITIES.length],
@@ -50,11 +51,8 @@ await insertProfilesBatch(
     country_id: 'XK',
     country_name: i === 3 ? '' : i === 5 ? '=cmd|" /C calc"!A0' : 'Kosovo',
     country_probability: PROBABILITIES[(i + 5) % PROBABILITIES.length],
-    created_at: new Date(Date.UTC(2026, 0, 2, 3, 4, 5, i * 55)),
   })),
 )
-// A timestamp with microseconds just below the next second: still that second, never rounded up.
-await sql`UPDATE profiles SET created_at = '2026-01-02 03:04:05.999999+00' WHERE name = 'Plain Name'`.execute(api.db.db)
 
 async function listAll(query: string): Promise<ProfileJson[]> {
   const rows: ProfileJson[] = []

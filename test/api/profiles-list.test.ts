@@ -10,7 +10,7 @@ type ListBody = {
   limit: number
   total: number
   total_pages: number
-  links: { self: string; next: string | null; prev: string | null }
+  links: { self: string; next: string | null; prev: string | null; next_cursor: string | null }
   data: Record<string, unknown>[]
 }
 
@@ -24,7 +24,9 @@ t.test('the default page: envelope, 10 contract keys, created_at desc with id ti
   t.equal(res.statusCode, 200)
   t.equal(res.headers['x-api-version'], '1')
   t.match(body, { status: 'success', page: 1, limit: 10, total: 2026, total_pages: 203 })
-  t.same(body.links, { self: '/api/profiles?page=1&limit=10', next: '/api/profiles?page=2&limit=10', prev: null })
+  const { next_cursor: nextCursor, ...pageLinks } = body.links
+  t.same(pageLinks, { self: '/api/profiles?page=1&limit=10', next: '/api/profiles?page=2&limit=10', prev: null })
+  t.match(nextCursor, /^\/api\/profiles\?cursor=[\w-]+\.[\w-]+&limit=10$/, 'and the keyset link to the same next page')
   t.equal(body.data.length, 10)
   for (const p of body.data) {
     t.same(Object.keys(p).sort(), [

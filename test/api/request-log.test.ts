@@ -3,6 +3,7 @@
  * or cut off by the client mid-download or mid-upload — with the request id once, nothing built for
  * a level that does not print, and LOG_FORMAT=pretty for development.
  */
+import { newId } from '../../contract/ids.ts'
 import { connect, type Socket } from 'node:net'
 import { PassThrough } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -97,9 +98,10 @@ function open(port: number, data: string | Buffer): Promise<Socket> {
 t.test('an export the client abandons mid-download leaves one line: 499, aborted, the cause', async (t) => {
   // Enough rows that the CSV cannot fit in the socket buffers: the response is still being written
   // when the client goes.
-  await sql`INSERT INTO profiles (id, name, gender, gender_probability, age, age_group, country_id, country_name, country_probability, created_at)
-    SELECT gen_random_uuid(), 'bulk-export-' || i, 'male', 0.9, 30, 'adult', 'NG', 'Nigeria', 0.5, now()
-    FROM generate_series(1, 60000) AS i`.execute(api.db.db)
+  const ids = Array.from({ length: 60000 }, () => newId())
+  await sql`INSERT INTO profiles (id, name, gender, gender_probability, age, age_group, country_id, country_name, country_probability)
+    SELECT id, 'bulk-export-' || i, 'male', 0.9, 30, 'adult', 'NG', 'Nigeria', 0.5
+    FROM unnest(${ids}::uuid[]) WITH ORDINALITY AS t(id, i)`.execute(api.db.db)
   const { app, capture } = await loggedApi(t)
   const analyst = await authHeaders(app, 'analyst')
   const url = new URL(await app.listen({ host: '127.0.0.1', port: 0 }))

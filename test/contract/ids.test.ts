@@ -1,5 +1,5 @@
 import t from 'tap'
-import { newId } from '../../contract/ids.ts'
+import { idAt, newId } from '../../contract/ids.ts'
 
 const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
 
@@ -38,4 +38,14 @@ t.test('a clock that goes backwards never makes an id go backwards', async (t) =
 t.test('the random part varies', async (t) => {
   const tails = new Set(Array.from({ length: 1000 }, () => newId().slice(-10)))
   t.ok(tails.size > 990)
+})
+
+t.test('idAt: a v7 id carrying exactly the given millisecond, whatever came before', async (t) => {
+  newId(Date.UTC(2040, 0, 1)) // the monotonic generator is now far ahead
+  const at = Date.UTC(2026, 0, 2, 3, 4, 5, 999)
+  const a = idAt(at)
+  const b = idAt(at)
+  t.match(a, UUID_V7)
+  t.equal(msOf(a), at)
+  t.not(a, b, 'two ids of one millisecond differ')
 })

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { newId } from '../../contract/ids.ts'
+import { idAt, newId } from '../../contract/ids.ts'
 import { insertProfilesBatch, listProfiles, type NewProfile } from '../../db/repositories/profiles.ts'
 import { createTestDatabase } from '../helpers/database.ts'
 
@@ -44,10 +44,6 @@ t.test('numbers and timestamps keep their exact values', async (t) => {
   const created = new Date('2026-01-02T03:04:05.000Z')
   const values = [0, 1, 0.1, 0.123456789012345, 1e-7, 0.999999999999]
   // created_at is the id's timestamp truncated to the second: ids minted at 03:04:05.456.
-  const idAt = (ms: number) => {
-    const hex = ms.toString(16).padStart(12, '0')
-    return `${hex.slice(0, 8)}-${hex.slice(8, 12)}${newId().slice(13)}`
-  }
   const batch = values.map((v, i) =>
     profile(`Precise ${i}`, { id: idAt(created.getTime() + 456 + i), gender_probability: v, country_probability: 1 - v, age: i * 30, age_group: 'adult' }),
   )

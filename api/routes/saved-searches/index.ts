@@ -3,6 +3,7 @@ import { Type } from 'typebox'
 import { ErrorSchema } from '../../../contract/envelope.ts'
 import { isUuid } from '../../../contract/ids.ts'
 import { NewSavedSearchSchema, SavedSearchSchema } from '../../../contract/saved-search.ts'
+import { SafeText } from '../../../contract/text.ts'
 import { ApiError } from '../../errors.ts'
 import { signedIn } from '../../plugins/auth.ts'
 import { requestContext } from '../../plugins/client-ip.ts'
@@ -52,11 +53,11 @@ const savedSearches: FastifyPluginAsyncTypebox = async (app) => {
   app.delete(
     '/:id',
     {
-      config: { access: READERS },
+      config: { access: READERS, notFound: 'Saved search not found' },
       schema: {
         summary: 'Delete one of my saved searches',
         tags: ['saved searches'],
-        params: Type.Object({ id: Type.String() }),
+        params: Type.Object({ id: SafeText() }),
         response: { 204: Type.Null(), 404: ErrorSchema },
       },
     },

@@ -1,3 +1,4 @@
+import { SafeText } from '../../../contract/text.ts'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { ErrorSchema } from '../../../contract/envelope.ts'
@@ -83,11 +84,11 @@ const tokens: FastifyPluginAsyncTypebox = async (app) => {
   app.delete(
     '/me/tokens/:id',
     {
-      config: { access: READERS },
+      config: { access: READERS, notFound: 'Token not found' },
       schema: {
         summary: 'Revoke one of my personal access tokens',
         tags: ['tokens'],
-        params: Type.Object({ id: Type.String() }),
+        params: Type.Object({ id: SafeText() }),
         response: { 204: Type.Null(), 404: ErrorSchema },
       },
     },
@@ -102,11 +103,11 @@ const tokens: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/:id/tokens',
     {
-      config: { access: ADMINS },
+      config: { access: ADMINS, notFound: 'User not found' },
       schema: {
         summary: 'A user’s personal access tokens (admin)',
         tags: ['tokens'],
-        params: Type.Object({ id: Type.String() }),
+        params: Type.Object({ id: SafeText() }),
         response: { 200: TokenListSchema, 404: ErrorSchema },
       },
     },
@@ -122,11 +123,11 @@ const tokens: FastifyPluginAsyncTypebox = async (app) => {
   app.delete(
     '/:id/tokens/:tokenId',
     {
-      config: { access: ADMINS },
+      config: { access: ADMINS, notFound: 'Token not found' },
       schema: {
         summary: 'Revoke a user’s personal access token (admin)',
         tags: ['tokens'],
-        params: Type.Object({ id: Type.String(), tokenId: Type.String() }),
+        params: Type.Object({ id: SafeText(), tokenId: SafeText() }),
         response: { 204: Type.Null(), 404: ErrorSchema },
       },
     },
