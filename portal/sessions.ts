@@ -12,7 +12,7 @@ import {
   type PortalSessionRow,
 } from '../db/repositories/portal-sessions.ts'
 import type { Database, PortalUserSnapshot } from '../db/types.ts'
-import { ApiResponseError, ApiUnavailableError, type ApiClient, type ApiUser, type CallContext, type TokenPair } from './api-client.ts'
+import { ApiResponseError, ApiUnavailableError, type ApiClient, type UserJson, type CallContext, type TokenPair } from './api-client.ts'
 import { randomToken, sha256Hex, type SecretBox } from './secrets.ts'
 
 /** The API session behind a portal session is gone (revoked, expired, user suspended): sign in again. */
@@ -107,7 +107,7 @@ const REFRESH_POLL_MS = 40
 /** last_seen_at is written at most this often per session (a write per page view is waste). */
 const TOUCH_EVERY_MS = 60_000
 
-export function snapshotOf(user: ApiUser): PortalUserSnapshot {
+export function snapshotOf(user: UserJson): PortalUserSnapshot {
   return {
     id: user.id,
     username: user.username,
@@ -164,7 +164,7 @@ export class SessionStore {
   }
 
   /** A new session for freshly issued tokens; returns the cookie value (the only copy of it). */
-  async create(tokens: TokenPair, user: ApiUser, userAgent: string | undefined): Promise<{ cookieValue: string; session: PortalSession }> {
+  async create(tokens: TokenPair, user: UserJson, userAgent: string | undefined): Promise<{ cookieValue: string; session: PortalSession }> {
     const cookieValue = randomToken(32)
     const id = sha256Hex(cookieValue)
     const now = this.now()
