@@ -87,7 +87,7 @@ const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
     })
     // An interstitial page, not a 303: CSP form-action ('self') also governs the redirects that
     // follow a form submission, and the API sends the browser on to GitHub, another origin.
-    return reply.renderPage('login-continue', { title: 'Continuing to GitHub — Insighta Labs+', target })
+    return reply.renderPage('login-continue', { title: 'Continuing to GitHub — Insighta Labs+', target, refreshTo: target })
   })
 
   app.get('/auth/callback', { config: { portalAccess: 'public' }, attachValidation: true, schema: { querystring: CallbackQuerySchema } }, async (request, reply) => {

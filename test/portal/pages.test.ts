@@ -161,7 +161,7 @@ t.test('static assets are served without touching the session', async (t) => {
   t.same(health.json(), { status: 'ok' })
 })
 
-t.test('every template escapes its output: <%- is used only for include()', async (t) => {
+t.test('every template escapes its output: <%- is used only for include() and, in the layout, the rendered page', async (t) => {
   const { readdir, readFile } = await import('node:fs/promises')
   const { VIEWS_DIR } = await import('../../portal/plugins/view.ts')
   const files = (await readdir(VIEWS_DIR, { recursive: true })).filter((f) => f.endsWith('.ejs'))
@@ -169,6 +169,9 @@ t.test('every template escapes its output: <%- is used only for include()', asyn
   for (const file of files) {
     const text = await readFile(`${VIEWS_DIR}/${file}`, 'utf8')
     const raw = [...text.matchAll(/<%-\s*(\S+)/g)].map((m) => m[1])
-    t.ok(raw.every((expr) => expr.startsWith('include(')), `${file}: only include() is unescaped`)
+    const allowed = (expr: string) => expr.startsWith('include(') || (file === 'layouts/main.ejs' && expr === 'it.body')
+    t.ok(raw.every(allowed), `${file}: only include() is unescaped`)
+    if (file.startsWith('pages/')) t.notMatch(text, /layouts\//, `${file}: rendered inside the layout, not opening and closing it`)
   }
+  t.same(files.filter((f) => f.startsWith('layouts/')), ['layouts/main.ejs'], 'one layout')
 })

@@ -7,6 +7,7 @@ import { barChart, dashboardCharts, histogramChart, niceMax } from '../../portal
 import { ariaSort, filterChips, nextOrder, pageWindow, withoutEmptyParams, withoutField } from '../../portal/filters.ts'
 import { deviceLabel, formatDateTime, formatProbability, formatShare, href, safeImageUrl } from '../../portal/format.ts'
 import { unverifiedClaims } from '../../portal/jwt.ts'
+import { navModel } from '../../portal/nav.ts'
 import { safeNext } from '../../portal/routes/auth.ts'
 import { SecretBox } from '../../portal/secrets.ts'
 
@@ -135,4 +136,15 @@ t.test('unverifiedClaims reads a JWT payload and nothing else', async (t) => {
   t.same(unverifiedClaims(`x.${payload}.y`), { sid: 's1', role: 'admin' })
   t.same(unverifiedClaims('not-a-jwt'), {})
   t.same(unverifiedClaims('a.!!!.b'), {})
+})
+
+t.test('the nav model: role-dependent links and the current page', async (t) => {
+  const analyst = { id: 'u1', username: 'octo-analyst', role: 'analyst' as const, email: null, avatar_url: null }
+  t.same(navModel(null, '/'), { links: [], user: null }, 'nothing for a visitor who is not signed in')
+  const nav = navModel(analyst, '/profiles/0190b6d2-0000-7000-8000-000000000000')
+  t.same(nav.links.map((l) => l.label), ['Dashboard', 'Profiles', 'Search', 'Account'])
+  t.same(nav.links.filter((l) => l.current).map((l) => l.href), ['/profiles'], 'a profile page is under Profiles')
+  t.same(navModel({ ...analyst, role: 'admin' }, '/').links.map((l) => l.label), ['Dashboard', 'Profiles', 'Search', 'Import', 'Users', 'Account'])
+  t.same(navModel(analyst, '/').links.filter((l) => l.current).map((l) => l.href), ['/'], 'the dashboard only on itself')
+  t.same(navModel(analyst, '/searches').links.filter((l) => l.current), [], 'a prefix is not a parent')
 })
