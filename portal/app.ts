@@ -16,7 +16,7 @@ import type { PortalConfig } from './config.ts'
 import { cookieNames } from './cookies.ts'
 import csrf from './plugins/csrf.ts'
 import errors from './plugins/errors.ts'
-import securityHeaders from './plugins/security-headers.ts'
+import helmet from './plugins/helmet.ts'
 import session from './plugins/session.ts'
 import view from './plugins/view.ts'
 import accountRoutes from './routes/account.ts'
@@ -96,7 +96,7 @@ export async function buildPortalApp(deps: PortalDeps) {
   })
 
   await app.register(requestLog)
-  await app.register(securityHeaders)
+  await app.register(helmet)
   await app.register(cookie)
   await app.register(formbody, { bodyLimit: 64 * 1024 })
   await app.register(multipart, { limits: { fileSize: config.uploadLimitBytes, files: 1, fields: 4, parts: 6 } })

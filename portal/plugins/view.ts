@@ -59,7 +59,7 @@ export default fp(
         const currentPath = request.url.split('?')[0]
         const html = await this.viewAsync(`pages/${name}.ejs`, {
           title: 'Insighta Labs+',
-          nonce: request.cspNonce,
+          nonce: this.cspNonce.script,
           nav: navModel(user, currentPath),
           refreshTo: undefined,
           user,
