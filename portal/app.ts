@@ -27,7 +27,7 @@ import importRoutes from './routes/import.ts'
 import profileRoutes from './routes/profiles.ts'
 import searchRoutes from './routes/search.ts'
 import { SecretBox } from './secrets.ts'
-import { SessionStore } from './sessions.ts'
+import { SessionStore } from './session-store.ts'
 import './types.ts'
 
 export const PUBLIC_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'public')

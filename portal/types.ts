@@ -1,7 +1,7 @@
 import type { ApiClient, CallContext } from './api-client.ts'
 import type { PortalConfig } from './config.ts'
 import type { SecretBox } from './secrets.ts'
-import type { PortalSession, SessionStore } from './sessions.ts'
+import type { PortalSession, SessionStore } from './session-store.ts'
 
 /** Who may open a portal route: anyone, any signed-in user, or admins only. */
 export type PortalAccess = 'public' | 'user' | 'admin'

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { csrfRejected } from '../errors.ts'
-import { safeEqual } from '../secrets.ts'
+import { safeEqual } from '../../platform/crypto.ts'
 
 const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS'])
 

@@ -4,7 +4,7 @@ import { ApiResponseError, ApiUnavailableError } from '../api-client.ts'
 import { cookieOptions } from '../cookies.ts'
 import { PageError } from '../errors.ts'
 import { href } from '../format.ts'
-import { SessionExpiredError } from '../sessions.ts'
+import { SessionExpiredError } from '../errors.ts'
 import { returnPathOf } from './session.ts'
 
 const HEADINGS: Record<number, string> = {

@@ -2,7 +2,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { ApiResponseError, type ApiClient, type CallContext } from '../api-client.ts'
 import { forbidden } from '../errors.ts'
-import { SessionExpiredError, snapshotOf } from '../sessions.ts'
+import { SessionExpiredError } from '../errors.ts'
+import { snapshotOf } from '../user-snapshot.ts'
 
 /** Paths that never need the session (no database round trip for a stylesheet). */
 function skipsSession(url: string): boolean {

@@ -7,7 +7,7 @@ import { notFound, PageError } from '../errors.ts'
 import { href } from '../format.ts'
 import { pageWindow } from '../filters.ts'
 import { CsrfField, failedIn, schemaProblems, TEXT_PATTERN } from '../forms.ts'
-import { snapshotOf } from '../sessions.ts'
+import { snapshotOf } from '../user-snapshot.ts'
 
 const USERS_PER_PAGE = 20
 const MAX_SEARCH = 100

@@ -5,7 +5,7 @@ import { ApiResponseError, ApiUnavailableError } from '../api-client.ts'
 import { cookieOptions } from '../cookies.ts'
 import { href } from '../format.ts'
 import { CsrfField, schemaProblems } from '../forms.ts'
-import { pkceChallenge, randomToken, safeEqual } from '../secrets.ts'
+import { randomToken, s256Challenge, safeEqual } from '../../platform/crypto.ts'
 
 /** How long a visitor has to finish signing in at GitHub. */
 const LOGIN_ATTEMPT_SECONDS = 600
@@ -82,7 +82,7 @@ const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
       client_id: config.clientId,
       redirect_uri: redirectUri,
       state: attempt.state,
-      code_challenge: pkceChallenge(attempt.verifier),
+      code_challenge: s256Challenge(attempt.verifier),
       code_challenge_method: 'S256',
     })
     // An interstitial page, not a 303: CSP form-action ('self') also governs the redirects that
