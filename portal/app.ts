@@ -12,6 +12,7 @@ import requestLog, { genRequestId, loggerOptions, quietLogController } from '../
 import { deleteExpiredPortalSessions } from '../db/repositories/portal-sessions.ts'
 import type { Db } from '../db/index.ts'
 import { ApiClient } from './api-client.ts'
+import { clientErrorHandler } from './client-errors.ts'
 import type { PortalConfig } from './config.ts'
 import { cookieNames } from './cookies.ts'
 import csrf from './plugins/csrf.ts'
@@ -65,6 +66,15 @@ export async function buildPortalApp(deps: PortalDeps) {
     // a hop count is valid for proxy-addr even though Fastify's types only list the other forms
     trustProxy: config.trustProxy as boolean | string | string[],
     bodyLimit: 64 * 1024,
+    requestTimeout: config.timeouts.requestMs,
+    connectionTimeout: config.timeouts.connectionMs,
+    keepAliveTimeout: config.timeouts.keepAliveMs,
+    http: {
+      headersTimeout: config.timeouts.headersMs,
+      // how often Node looks for requests past their deadline: often enough that a short limit holds
+      connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(config.timeouts.headersMs / 4))),
+    },
+    clientErrorHandler,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
   }).withTypeProvider<TypeBoxTypeProvider>()
   app.setValidatorCompiler(validatorCompiler())

@@ -3,6 +3,7 @@ import fp from 'fastify-plugin'
 import { ApiResponseError, ApiUnavailableError } from '../api-client.ts'
 import { cookieOptions } from '../cookies.ts'
 import { PageError } from '../errors.ts'
+import { isDatabaseUnavailable } from '../../db/errors.ts'
 import { href } from '../format.ts'
 import { SessionExpiredError } from '../errors.ts'
 import { returnPathOf } from './session.ts'
@@ -12,6 +13,7 @@ const HEADINGS: Record<number, string> = {
   403: 'You cannot do that',
   404: 'Page not found',
   405: 'Method not allowed',
+  408: 'That took too long',
   413: 'That file is too large',
   415: 'Unsupported form',
   422: 'Please check what you entered',
@@ -26,6 +28,9 @@ export function wantsJson(request: FastifyRequest): boolean {
   const accept = request.headers.accept ?? ''
   return accept.includes('application/json') && !accept.includes('text/html')
 }
+
+/** How long a visitor is asked to wait when the portal's database or the API is unavailable. */
+export const UNAVAILABLE_RETRY_AFTER_SECONDS = 30
 
 async function errorPage(request: FastifyRequest, reply: FastifyReply, status: number, message: string) {
   if (wantsJson(request)) return reply.code(status).send({ status: 'error', message })
@@ -60,6 +65,12 @@ export default fp(
           return errorPage(request, reply, 429, `You have made too many requests.${wait}`)
         }
         if (error.status === 403 || error.status === 404 || error.status === 413) return errorPage(request, reply, error.status, error.message)
+      if (error.status === 503) {
+        // the API is up but cannot serve (its database is down, or it is busy): say so, and when to retry
+        reply.header('retry-after', error.retryAfter && /^\d+$/.test(error.retryAfter) ? error.retryAfter : String(UNAVAILABLE_RETRY_AFTER_SECONDS))
+        request.log.warn({ reqId: request.id, apiStatus: error.status }, 'the API is unavailable')
+        return errorPage(request, reply, 503, `The data service is unavailable right now. Please try again in a minute. (Reference: ${request.id})`)
+      }
         if (error.status >= 400 && error.status < 500) return errorPage(request, reply, 400, error.message)
         request.log.error({ reqId: request.id, apiStatus: error.status }, 'the API failed')
         return errorPage(request, reply, 502, `The data service could not complete the request. Please try again. (Reference: ${request.id})`)
@@ -71,7 +82,14 @@ export default fp(
           return reply.code(499).send()
         }
         request.log.error({ reqId: request.id, err: error }, 'the API is unavailable')
+        reply.header('retry-after', String(UNAVAILABLE_RETRY_AFTER_SECONDS))
         return errorPage(request, reply, 503, `The data service cannot be reached right now. Please try again in a minute. (Reference: ${request.id})`)
+      }
+      if (isDatabaseUnavailable(error)) {
+        // the portal's own database (its sessions): nothing can be shown until it is back
+        request.log.error({ reqId: request.id, err: error }, 'the portal database is unavailable')
+        reply.header('retry-after', String(UNAVAILABLE_RETRY_AFTER_SECONDS))
+        return errorPage(request, reply, 503, `The portal cannot reach its database right now. Please try again in a minute. (Reference: ${request.id})`)
       }
       const fe = error as FastifyError
       switch (fe.code) {
@@ -80,10 +98,12 @@ export default fp(
           return errorPage(request, reply, 413, 'The form or file you sent is larger than the portal accepts.')
         case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
           return errorPage(request, reply, 415, 'The portal does not accept that kind of form submission.')
+        case 'FST_ERR_REQ_TIMEOUT':
+          return errorPage(request, reply, 408, 'Your browser did not finish sending the request in time. Check your connection and try again.')
       }
       const status = fe.statusCode ?? 500
       if (status >= 400 && status < 500) return errorPage(request, reply, status === 405 ? 405 : 400, 'The request could not be understood.')
-      request.log.error({ reqId: request.id, err: error }, 'unhandled error')
+      request.log.error({ reqId: request.id, err: error }, 'unhandled error'); console.log('DEBUGERR', error, (error as {code?: string}).code)
       return errorPage(request, reply, 500, `An unexpected error occurred. Please try again. (Reference: ${request.id})`)
     })
   },

@@ -1,3 +1,4 @@
+import { pipeline } from 'node:stream'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
@@ -5,6 +6,7 @@ import { UUID_PATTERN } from '../../contract/ids.ts'
 import { AGE_GROUPS } from '../../contract/profile-filter.ts'
 import { MAX_NAME_LENGTH } from '../../contract/profile.ts'
 import { ApiResponseError } from '../api-client.ts'
+import { CsvFormulaNeutraliser } from '../csv-neutralise.ts'
 import { notFound, PageError } from '../errors.ts'
 import {
   COUNTRY_OPTIONS,
@@ -76,8 +78,10 @@ const profileRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const parsed = parsedQuery(request)
     if (hasErrors(parsed)) throw new PageError(422, 'The export filters are not valid. Go back to the profiles page and check them.')
     const answer = await request.callApi((api, ctx) => api.exportProfiles({ ...filterParams(parsed.filter), ...sortParams(parsed.paging) }, ctx))
-    const stream = answer.body
-    stream.once('close', answer.done)
+    const source = answer.body
+    source.once('close', answer.done)
+    // spreadsheet formula cells are neutralised on the way through (still streamed)
+    const stream = pipeline(source, new CsvFormulaNeutraliser(), () => {})
     reply
       .type(answer.header('content-type') ?? 'text/csv; charset=utf-8')
       .header('content-disposition', answer.header('content-disposition') ?? 'attachment; filename="profiles.csv"')

@@ -290,3 +290,30 @@ t.test('import through the portal into the real API: the report comes back', asy
   const found = await portal.get('/search?q=kenyan+women', admin)
   t.equal(found.statusCode, 200)
 })
+
+t.test('the CSV download neutralises spreadsheet formulas in names (OWASP), quoting intact', async (t) => {
+  const names = ['=HYPERLINK("http://x","y")', '+1 Formula', '-2 Formula', '@SUM(A1)', 'Smith, "Jr" Quoted']
+  const quote = (v: string) => `"${v.replace(/"/g, '""')}"`
+  const csv = 'name,gender,age,country_id,gender_probability,country_probability\n' + names.map((n) => `${quote(n)},male,41,TD,0.9,0.8`).join('\n') + '\n'
+  const boundary = 'tapBoundaryFormulas'
+  const payload =
+    `--${boundary}\r\nContent-Disposition: form-data; name="_csrf"\r\n\r\n${admin.csrf}\r\n` +
+    `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="formulas.csv"\r\nContent-Type: text/csv\r\n\r\n${csv}\r\n` +
+    `--${boundary}--\r\n`
+  const imported = await portal.app.inject({
+    method: 'POST',
+    url: '/import',
+    headers: { cookie: admin.cookie, origin: 'http://localhost:3001', 'content-type': `multipart/form-data; boundary=${boundary}` },
+    payload,
+  })
+  const report = await portal.get('/import', undefined, { cookie: cookieHeaderFrom(imported, admin) })
+  t.match(report.body, /Imported 5 of 5 rows/)
+  const res = await portal.get('/profiles/export?country_id=TD&min_age=41&max_age=41&sort_by=name', analyst)
+  t.equal(res.statusCode, 200)
+  const { parse } = await import('csv-parse/sync')
+  const rows = parse(res.body, { columns: true }) as { name: string }[]
+  const exported = rows.map((r) => r.name).filter((n) => names.some((given) => n.endsWith(given)))
+  t.same(exported.sort(), ["'+1 Formula", "'-2 Formula", "'=HYPERLINK(\"http://x\",\"y\")", "'@SUM(A1)", 'Smith, "Jr" Quoted'].sort())
+  const page = await portal.get('/profiles?country_id=TD&min_age=41&max_age=41', analyst)
+  t.match(page.body, /=HYPERLINK\(&#34;http:\/\/x&#34;,&#34;y&#34;\)</, 'the page shows the name as it is')
+})
