@@ -4,7 +4,7 @@ import { Type } from 'typebox'
 import { ApiResponseError, ApiUnavailableError } from '../api-client.ts'
 import { cookieOptions } from '../cookies.ts'
 import { href } from '../format.ts'
-import { CsrfField, schemaProblems } from '../forms.ts'
+import { CsrfField, schemaProblems, TEXT_PATTERN } from '../forms.ts'
 import { randomToken, s256Challenge, safeEqual } from '../../platform/crypto.ts'
 
 /** How long a visitor has to finish signing in at GitHub. */
@@ -46,7 +46,7 @@ const CallbackQuerySchema = Type.Object(
     code: Type.Optional(Type.String({ minLength: 1, maxLength: 1000 })),
     state: Type.Optional(Type.String({ maxLength: 1000 })),
     error: Type.Optional(Type.String({ maxLength: 200 })),
-    error_description: Type.Optional(Type.String({ maxLength: 1000 })),
+    error_description: Type.Optional(Type.String({ maxLength: 300, pattern: TEXT_PATTERN })),
   },
   { additionalProperties: true },
 )
@@ -96,6 +96,11 @@ const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const attempt = box.openJson('login-attempt', request.cookies[cookieNames.login])
     reply.clearCookie(cookieNames.login, cookieOptions(config.secure))
     if (typeof query.error === 'string' || bad.has('error')) {
+      // The API's reason (a suspended account, GitHub refusing) is shown only to the browser that
+      // started this attempt: from anyone else's link it would be text an attacker chose.
+      const ours = isLoginAttempt(attempt) && attempt.expiresAt >= now().getTime() && !bad.has('state') && safeEqual(query.state ?? '', attempt.state)
+      const reason = ours && !bad.has('error_description') ? query.error_description?.trim() : undefined
+      if (reason) return toLogin(reply, 'error', `Sign-in was refused: ${reason}.`)
       return toLogin(reply, 'info', query.error === 'access_denied' ? 'Sign-in was cancelled.' : 'Sign-in did not complete. Please try again.')
     }
     const code = !bad.has('code') && typeof query.code === 'string' ? query.code : ''
