@@ -16,13 +16,19 @@ export const csrfRejected = () =>
 
 /** The API session behind a portal session is gone (revoked, expired, user suspended): sign in again. */
 export class SessionExpiredError extends Error {
-  constructor(readonly reason: 'expired' | 'suspended' | 'required' = 'expired') {
+  constructor(
+    readonly reason: 'expired' | 'suspended' | 'required' | 'idle' = 'expired',
+    /** for `idle`: how long the visitor had been inactive, in whole minutes */
+    readonly idleMinutes?: number,
+  ) {
     super(
       reason === 'suspended'
         ? 'Your account has been suspended. Contact an administrator.'
         : reason === 'required'
           ? 'Please sign in to continue.'
-          : 'Your session has ended. Please sign in again.',
+          : reason === 'idle'
+            ? `You were signed out after ${idleMinutes ?? 1} ${idleMinutes === 1 ? 'minute' : 'minutes'} without activity. Sign in again to continue where you were.`
+            : 'Your session has ended. Please sign in again.',
     )
     this.name = 'SessionExpiredError'
   }

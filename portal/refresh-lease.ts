@@ -61,8 +61,8 @@ export class RefreshLease {
   }
 
   /** A fresh access token for the session: this request refreshes under the lease, or waits for the holder's pair. */
-  refresh(id: string, ctx: CallContext, rejected: string | undefined): Promise<string> {
-    return this.refreshShared(id, ctx, rejected)
+  refresh(id: string, ctx: CallContext, rejected: string | undefined, idleSince: Date): Promise<string> {
+    return this.refreshShared(id, ctx, rejected, idleSince)
   }
 
   private needsRefresh(row: PortalSessionRow): boolean {
@@ -75,7 +75,7 @@ export class RefreshLease {
     return token !== undefined && token !== rejected ? token : undefined
   }
 
-  private async refreshShared(id: string, ctx: CallContext, rejected: string | undefined): Promise<string> {
+  private async refreshShared(id: string, ctx: CallContext, rejected: string | undefined, idleSince: Date): Promise<string> {
     const giveUpAt = Date.now() + REFRESH_WAIT_MS
     for (;;) {
       const leased = await takeRefreshLease(this.db, id, REFRESH_LEASE_SECONDS)
@@ -86,7 +86,7 @@ export class RefreshLease {
           await releaseRefreshLease(this.db, id)
           return already
         }
-        return this.refreshUnderLease(leased, ctx)
+        return this.refreshUnderLease(leased, ctx, idleSince)
       }
       // Someone else holds the lease: wait for the pair it stores.
       await this.sleep(REFRESH_POLL_MS)
@@ -102,7 +102,7 @@ export class RefreshLease {
     }
   }
 
-  private async refreshUnderLease(row: PortalSessionRow, ctx: CallContext): Promise<string> {
+  private async refreshUnderLease(row: PortalSessionRow, ctx: CallContext, idleSince: Date): Promise<string> {
     const refreshToken = this.open(row.refresh_token_enc)
     if (refreshToken === undefined) {
       // Sealed under another key (the development key changed at restart): nothing to refresh with.
@@ -117,7 +117,13 @@ export class RefreshLease {
       if (error instanceof ApiResponseError && error.status >= 400 && error.status < 500 && error.status !== 429) {
         this.options.ended(row.id)
         await deletePortalSession(this.db, row.id)
-        throw new SessionExpiredError(error.status === 403 ? 'suspended' : 'expired')
+        if (error.status === 403) throw new SessionExpiredError('suspended')
+        // The refresh token's idle lifetime ran out: say so, with how long the visitor was away.
+        if (error.status === 401 && /expired/i.test(error.message)) {
+          const idleMinutes = Math.max(1, Math.round((this.now().getTime() - idleSince.getTime()) / 60_000))
+          throw new SessionExpiredError('idle', idleMinutes)
+        }
+        throw new SessionExpiredError('expired')
       }
       await releaseRefreshLease(this.db, row.id)
       // The API is unreachable: an access token that has not actually expired is still good.

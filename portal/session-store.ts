@@ -22,10 +22,16 @@ export { snapshotOf }
 export class PortalSession {
   private accessToken: string | undefined
 
+  /** when the visitor was last active before this request (for "signed out after N minutes without activity") */
+  readonly idleSince: Date
+
   constructor(
     readonly id: string,
     private row: PortalSessionRow,
-  ) {}
+    idleSince?: Date,
+  ) {
+    this.idleSince = idleSince ?? row.last_seen_at
+  }
 
   get user(): PortalUserSnapshot {
     return this.row.user_snapshot
@@ -189,6 +195,7 @@ export class SessionStore {
       }
       this.remember(row, undefined)
     }
+    const seenBefore = row.last_seen_at
     if (now.getTime() - row.last_seen_at.getTime() >= TOUCH_EVERY_MS) {
       const expiresAt = this.expiryFrom(now, row.created_at)
       await touchPortalSession(this.db, id, now, expiresAt)
@@ -196,7 +203,7 @@ export class SessionStore {
       row.expires_at = expiresAt
       this.remember(row, this.cache.get(id)?.accessToken)
     }
-    const session = new PortalSession(id, row)
+    const session = new PortalSession(id, row, seenBefore)
     const token = this.cache.get(id)?.accessToken
     if (token !== undefined) session.cacheAccessToken(token)
     return session
@@ -262,7 +269,7 @@ export class SessionStore {
     if (rejected === undefined && !this.needsRefresh(row)) return cached
     let pending = this.inflight.get(session.id)
     if (!pending) {
-      pending = this.lease.refresh(session.id, ctx, rejected).finally(() => this.inflight.delete(session.id))
+      pending = this.lease.refresh(session.id, ctx, rejected, session.idleSince).finally(() => this.inflight.delete(session.id))
       this.inflight.set(session.id, pending)
     }
     const token = await pending

@@ -29,6 +29,18 @@ export function wantsJson(request: FastifyRequest): boolean {
   return accept.includes('application/json') && !accept.includes('text/html')
 }
 
+/** The path and query of a same-origin Referer, or undefined (another site, none, or malformed). */
+export function sameOriginReferrer(request: FastifyRequest, publicOrigin: string): string | undefined {
+  const referer = request.headers.referer
+  if (typeof referer !== 'string' || referer.length > 1000) return undefined
+  try {
+    const url = new URL(referer)
+    return url.origin === publicOrigin ? `${url.pathname}${url.search}` : undefined
+  } catch {
+    return undefined
+  }
+}
+
 /** How long a visitor is asked to wait when the portal's database or the API is unavailable. */
 export const UNAVAILABLE_RETRY_AFTER_SECONDS = 30
 
@@ -45,6 +57,7 @@ async function errorPage(request: FastifyRequest, reply: FastifyReply, status: n
 export default fp(
     async function errors(app: FastifyInstance) {
     const { config, cookieNames } = app.portal
+  const publicOrigin = new URL(config.publicUrl).origin
 
     app.setNotFoundHandler(async (request, reply) => errorPage(request, reply, 404, 'There is nothing at this address. Check the link, or start again from the dashboard.'))
 
@@ -52,7 +65,8 @@ export default fp(
       if (error instanceof SessionExpiredError) {
         reply.clearCookie(cookieNames.session, cookieOptions(config.secure))
         if (error.reason !== 'required') reply.flash('error', error.message)
-        const next = returnPathOf(request)
+        // back to this page after signing in; for a form post, to the page the form was on
+        const next = returnPathOf(request) ?? sameOriginReferrer(request, publicOrigin)
         const login = href('/login', { next: next && next !== '/' ? next : undefined })
         if (wantsJson(request)) return reply.code(401).send({ status: 'error', message: error.message, redirect: login })
         return reply.redirect(login, 303)
