@@ -20,6 +20,9 @@ const dashboardRoutes: FastifyPluginAsyncTypebox = async (app) => {
       chips: filterChips(parsed.filter).map((chip) => ({ ...chip, removeHref: href('/', filterParams(withoutField(parsed.filter, chip.field))) })),
       filtered: hasFilters(parsed.filter),
       inverted: invertedAgeRange(parsed.filter),
+      swapHref: invertedAgeRange(parsed.filter)
+        ? href('/', { ...filterParams({ ...parsed.filter, min_age: parsed.filter.max_age, max_age: parsed.filter.min_age }) })
+        : undefined,
       profilesHref: href('/profiles', params),
     })
   })

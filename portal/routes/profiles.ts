@@ -70,6 +70,9 @@ const profileRoutes: FastifyPluginAsyncTypebox = async (app) => {
       dashboardHref: href('/', base),
       filtered: hasFilters(parsed.filter),
       inverted: invertedAgeRange(parsed.filter),
+      swapHref: invertedAgeRange(parsed.filter)
+        ? href('/profiles', { ...filterParams({ ...parsed.filter, min_age: parsed.filter.max_age, max_age: parsed.filter.min_age }) })
+        : undefined,
     })
   })
 

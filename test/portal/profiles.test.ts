@@ -17,7 +17,7 @@ const admin = await portal.signIn('admin')
 const analyst = await portal.signIn('analyst')
 
 function rowNames(html: string): string[] {
-  return [...html.matchAll(/<th scope="row"><a href="\/profiles\/[^"]+">([^<]*)<\/a><\/th>/g)].map((m) => m[1])
+  return [...html.matchAll(/<th scope="row" class="cell-name"><a href="\/profiles\/[^"]+" title="[^"]*">([^<]*)<\/a><\/th>/g)].map((m) => m[1])
 }
 
 t.test('filters reach the API and the count matches the contract reference', async (t) => {
@@ -85,7 +85,7 @@ t.test('tampered and huge values are refused with the form, not sent on', async 
     t.equal(res.statusCode, 422, url.slice(0, 80))
     t.match(res.body, message, url.slice(0, 80))
     t.match(res.body, /role="alert"/)
-    t.notMatch(res.body, /<table class="data-table">/, 'no results table')
+    t.notMatch(res.body, /<table class="data-table[ "]/, 'no results table')
   }
   const export422 = await portal.get('/profiles/export?min_age=abc', analyst)
   t.equal(export422.statusCode, 422)
@@ -100,6 +100,17 @@ t.test('a page size above 50 is clamped like the API does; min_age > max_age is 
   const empty = await portal.get('/profiles?min_age=60&max_age=20', analyst)
   t.equal(empty.statusCode, 200)
   t.match(empty.body, /No profiles match/)
+  t.match(empty.body, /The minimum age \(60\) is above the maximum age \(20\), so no profile can match\./, 'an inverted range says so')
+  t.match(empty.body, /href="\/profiles\?min_age=20&amp;max_age=60">Swap them/)
+  const ordered = await portal.get('/profiles?min_age=20&max_age=60', analyst)
+  t.notMatch(ordered.body, /is above the maximum age/)
+  const dashboard = await portal.get('/?min_age=60&max_age=20', analyst)
+  t.match(dashboard.body, /is above the maximum age/)
+  t.match(dashboard.body, /href="\/\?min_age=20&amp;max_age=60">Swap them/)
+  const confidence = await portal.get('/profiles?min_gender_probability=0.8&limit=5', analyst)
+  t.match(confidence.body, /Min\. gender confidence <span class="hint">\(0–1/, 'entered 0–1')
+  t.notMatch(confidence.body, /<td class="num"[^>]*>\d+%<\/td>/, 'and shown 0–1, not as a percentage')
+  t.match(confidence.body, /<td class="num" data-label="Gender conf\.">0\.\d\d<\/td>/)
 })
 
 t.test('sortable headers: links, aria-sort and the order they produce', async (t) => {

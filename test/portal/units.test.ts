@@ -23,7 +23,7 @@ t.test('chips and removal', async (t) => {
   const filter = { gender: 'male' as const, age_group: 'senior' as const, country_id: 'CI', min_gender_probability: 0.75 }
   t.same(
     filterChips(filter).map((c) => c.label),
-    ['Gender: male', 'Age group: senior (60+)', "Country: Côte d'Ivoire", 'Gender confidence ≥ 75%'],
+    ['Gender: male', 'Age group: senior (60+)', "Country: Côte d'Ivoire", 'Gender confidence ≥ 0.75'],
   )
   t.same(withoutField(filter, 'gender'), { age_group: 'senior', country_id: 'CI', min_gender_probability: 0.75 })
   t.same(filter.gender, 'male', 'the original is untouched')
@@ -113,7 +113,9 @@ t.test('safeNext keeps visitors on this site', async (t) => {
 })
 
 t.test('formatters', async (t) => {
-  t.equal(formatProbability(0.876), '88%')
+  t.equal(formatProbability(0.876), '0.88', 'confidence in its own unit, 0–1')
+  t.equal(formatProbability(1), '1.00')
+  t.equal(formatProbability(0), '0.00')
   t.equal(formatShare(1, 3), '33%')
   t.equal(formatShare(1, 300), '0.3%')
   t.equal(formatShare(1, 0), '0%')
