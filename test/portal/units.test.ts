@@ -76,6 +76,15 @@ t.test('chart geometry', async (t) => {
   t.same(hist.columns.map((c) => c.label), ['10–19', '20–29', '30–39', '40–49'], 'gaps filled')
   t.same(hist.columns.map((c) => c.value), [5, 0, 0, 20])
   t.equal(hist.ticks[4].label, '20')
+  for (const top of [0, 1, 2, 3, 7, 13, 99, 1234]) {
+    const labels = histogramChart([{ from: 20, to: 29, count: top }]).ticks.map((tick) => tick.label)
+    t.ok(labels.every((l) => /^[\d,]+$/.test(l)) && new Set(labels).size === labels.length, `max ${top}: whole, distinct ticks ${labels.join(' ')}`)
+    t.ok(Number(labels[labels.length - 1].replace(/,/g, '')) >= top, 'the axis reaches the largest column')
+  }
+  t.same(histogramChart([{ from: 20, to: 29, count: 1 }]).ticks.map((tick) => tick.label), ['0', '1'], 'not "0, 0, 1, 1, 1"')
+  t.notOk(barChart([{ label: 'Nigeria', value: 5 }], 5, 'countries').informative, 'one bar at 100 % says nothing')
+  t.equal(barChart([{ label: 'Nigeria', value: 5 }, { label: 'Ghana', value: 0 }], 5, 'countries').note, 'All 5 profiles: Nigeria.')
+  t.ok(bars.informative)
   t.equal(histogramChart([]).columns.length, 0)
   const charts = dashboardCharts({
     total: 0,
