@@ -22,6 +22,11 @@ export function requestSite(request: FastifyRequest, publicOrigin: string): 'sam
   return 'unknown'
 }
 
+/** The token field of a parsed form body (every form route declares it in its schema). */
+function formToken(body: unknown): unknown {
+  return typeof body === 'object' && body !== null && CSRF_FIELD in body ? (body as { [CSRF_FIELD]?: unknown })[CSRF_FIELD] : undefined
+}
+
 /** Whether `given` is this session's CSRF token. */
 export function csrfTokenMatches(request: FastifyRequest, given: unknown): boolean {
   const session = request.portalSession
@@ -54,8 +59,7 @@ export default fp(
         return
       }
       if (request.routeOptions.config.portalCsrf === 'in-handler' && request.isMultipart()) return
-      const body = request.body as Record<string, unknown> | undefined
-      if (!csrfTokenMatches(request, body?.[CSRF_FIELD])) throw csrfRejected()
+      if (!csrfTokenMatches(request, formToken(request.body))) throw csrfRejected()
     })
   },
   { name: 'portal-csrf', dependencies: ['portal-session'], decorators: { fastify: ['portal'] } },
