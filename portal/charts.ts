@@ -28,6 +28,10 @@ export interface BarChart {
   total: number
   /** one sentence for screen readers */
   summary: string
+  /** false when at most one row has a value: a single 100 % bar says nothing a sentence would not */
+  informative: boolean
+  /** that sentence, for a chart that is not informative */
+  note: string
 }
 
 const WIDTH = 520
@@ -53,7 +57,14 @@ export function barChart(items: { label: string; value: number; tone?: string }[
     items.length === 0
       ? `No ${subject} to show.`
       : `${capitalise(subject)}: ${items.map((i) => `${i.label} ${formatCount(i.value)}`).join(', ')}.`
+  const nonZero = items.filter((i) => i.value > 0)
+  const note =
+    nonZero.length === 0
+      ? `No ${subject} to show.`
+      : `All ${formatCount(nonZero[0].value)} ${nonZero[0].value === 1 ? 'profile' : 'profiles'}: ${nonZero[0].label}.`
   return {
+    informative: nonZero.length >= 2,
+    note,
     width: WIDTH,
     height: Math.max(BAR_HEIGHT, items.length * (BAR_HEIGHT + GAP) - GAP),
     labelWidth: LABEL_WIDTH,
@@ -100,6 +111,14 @@ export function niceMax(value: number): number {
   return 10 * power
 }
 
+/** A whole-number axis step near `raw`: 1, 2 or 5 times a power of ten, at least 1. */
+export function niceStep(raw: number): number {
+  if (raw <= 1) return 1
+  const power = 10 ** Math.floor(Math.log10(raw))
+  for (const m of [1, 2, 5, 10]) if (m * power >= raw) return m * power
+  return 10 * power
+}
+
 /** The age histogram, with empty bands between the youngest and the oldest filled in as zero. */
 export function histogramChart(histogram: ProfileStats['age_histogram']): ColumnChart {
   const bands = new Map(histogram.map((b) => [b.from, b.count]))
@@ -108,7 +127,9 @@ export function histogramChart(histogram: ProfileStats['age_histogram']): Column
   const last = froms.length ? Math.max(...froms) : 0
   const series: { from: number; label: string; value: number }[] = []
   if (froms.length) for (let from = first; from <= last; from += 10) series.push({ from, label: `${from}–${from + 9}`, value: bands.get(from) ?? 0 })
-  const max = niceMax(Math.max(0, ...series.map((s) => s.value)))
+  // whole-number ticks: a count axis never reads "0, 0, 1, 1, 1"
+  const step = niceStep(Math.max(0, ...series.map((s) => s.value)) / 4)
+  const max = Math.max(step, Math.ceil(Math.max(0, ...series.map((s) => s.value)) / step) * step)
   const plotBottom = COLUMN_CHART_HEIGHT - AXIS_BOTTOM
   const plotHeight = plotBottom - TOP
   const slot = series.length ? (WIDTH - AXIS_LEFT) / series.length : 0
@@ -125,7 +146,8 @@ export function histogramChart(histogram: ProfileStats['age_histogram']): Column
       text: formatCount(s.value),
     }
   })
-  const ticks = [0, 0.25, 0.5, 0.75, 1].map((f) => ({ y: Math.round(plotBottom - f * plotHeight), label: formatCount(Math.round(max * f)) }))
+  const ticks: { y: number; label: string }[] = []
+  for (let value = 0; value <= max; value += step) ticks.push({ y: Math.round(plotBottom - (value / max) * plotHeight), label: formatCount(value) })
   const summary = series.length
     ? `Profiles by age band: ${series.map((s) => `${s.label} ${formatCount(s.value)}`).join(', ')}.`
     : 'No ages to show.'

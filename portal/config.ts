@@ -21,6 +21,11 @@ export const PortalEnvSchema = Type.Object({
   PORTAL_REFRESH_MARGIN_SECONDS: Type.Integer({ minimum: 0, maximum: 600, default: 20 }),
   PORTAL_SESSION_CACHE_MS: Type.Integer({ minimum: 0, maximum: 5000, default: 2000 }),
   PORTAL_UPLOAD_LIMIT_BYTES: Type.Integer({ minimum: 1024, default: 100 * 1024 * 1024 }),
+  // 0 is not allowed: every request and connection has a limit
+  PORTAL_REQUEST_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 300_000 }),
+  PORTAL_HEADERS_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 20_000 }),
+  PORTAL_CONNECTION_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 60_000 }),
+  PORTAL_KEEP_ALIVE_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 72_000 }),
 })
 
 /** The development client secret; the API's development default for the portal client matches it. */
@@ -52,6 +57,16 @@ export interface PortalConfig {
   /** how long this process reuses a session row it has read (0 = read it on every request) */
   sessionCacheMs: number
   uploadLimitBytes: number
+  timeouts: {
+    /** the whole request (headers and body) must arrive within this (408 otherwise) */
+    requestMs: number
+    /** the request headers must arrive within this (408 otherwise); at most requestMs */
+    headersMs: number
+    /** a connection with no traffic either way for this long is closed (a stalled reader, a dead client) */
+    connectionMs: number
+    /** how long an idle keep-alive connection stays open between requests */
+    keepAliveMs: number
+  }
   logLevel: string
   logFormat: LogFormat
   trustProxy: boolean | number | string[]
@@ -76,6 +91,7 @@ export function loadPortalConfig(env: Record<string, string | undefined> = proce
   if (production && !e.PORTAL_SESSION_KEY) missing.push('  PORTAL_SESSION_KEY: required in production')
   const publicUrl = e.PORTAL_PUBLIC_URL.replace(/\/$/, '')
   if (production && !publicUrl.startsWith('https://')) missing.push('  PORTAL_PUBLIC_URL: must be https in production')
+  if (e.PORTAL_HEADERS_TIMEOUT_MS > e.PORTAL_REQUEST_TIMEOUT_MS) missing.push('  PORTAL_HEADERS_TIMEOUT_MS: must not exceed PORTAL_REQUEST_TIMEOUT_MS')
   if (missing.length > 0) throw new Error(`invalid configuration:\n${missing.join('\n')}`)
   const apiUrl = e.API_URL.replace(/\/$/, '')
   return {
@@ -96,6 +112,12 @@ export function loadPortalConfig(env: Record<string, string | undefined> = proce
     refreshMarginMs: e.PORTAL_REFRESH_MARGIN_SECONDS * 1000,
     sessionCacheMs: e.PORTAL_SESSION_CACHE_MS,
     uploadLimitBytes: e.PORTAL_UPLOAD_LIMIT_BYTES,
+    timeouts: {
+      requestMs: e.PORTAL_REQUEST_TIMEOUT_MS,
+      headersMs: e.PORTAL_HEADERS_TIMEOUT_MS,
+      connectionMs: e.PORTAL_CONNECTION_TIMEOUT_MS,
+      keepAliveMs: e.PORTAL_KEEP_ALIVE_TIMEOUT_MS,
+    },
     logLevel: e.LOG_LEVEL,
     logFormat: e.LOG_FORMAT,
     trustProxy: parseTrustProxy(e.TRUST_PROXY),

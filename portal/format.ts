@@ -7,9 +7,12 @@ export function formatCount(value: number): string {
   return integer.format(value)
 }
 
-/** 0.8734 → "87%"; the contract's probabilities are 0–1. */
+/**
+ * 0.8734 → "0.87": confidence is shown in the unit it is entered in and sent to the API (0–1, as
+ * in the contract, the CSV and the CLI), never as a percentage beside a 0–1 field.
+ */
 export function formatProbability(value: number): string {
-  return `${Math.round(value * 100)}%`
+  return (Math.round(value * 100) / 100).toFixed(2)
 }
 
 /** Share of a total as a percentage with one decimal ("12.5%"), "0%" when the total is 0. */

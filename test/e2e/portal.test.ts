@@ -2,8 +2,9 @@
  * End to end, in headless Chromium, against the real system on two hosts: the API on 127.0.0.1,
  * the portal on localhost, GitHub replaced by its stand-in. Logs in through the stand-in, browses,
  * filters, searches, pages, exports, lets the access token expire, refreshes from two tabs at once,
- * logs out, and checks the cookie jar. Screenshots of every page go to test-artifacts/e2e/; the
- * README's also to SCREENSHOTS_DIR when set (`npm run screenshots` sets docs/screenshots).
+ * logs out, and checks the cookie jar. Screenshots of every page (390 px phones included) go to
+ * test-artifacts/e2e/; the README's also to SCREENSHOTS_DIR when set (`npm run screenshots` sets
+ * docs/screenshots), so a test run never writes into the repository's tracked folders.
  */
 import { randomBytes } from 'node:crypto'
 import { copyFile, mkdir, readFile } from 'node:fs/promises'
@@ -16,6 +17,7 @@ import { loadApiConfig } from '../../api/config.ts'
 import { startApi } from '../../api/server.ts'
 import { loadPortalConfig } from '../../portal/config.ts'
 import { startPortal } from '../../portal/server.ts'
+import { COUNTRIES } from '../../contract/countries.ts'
 import { createTestDatabase } from '../helpers/database.ts'
 import { startEnrichmentStubs } from '../../dev/enrichment-stand-in.ts'
 import { startGitHubStandIn } from '../../dev/github-stand-in.ts'
@@ -109,10 +111,16 @@ page.on('console', (message) => {
   if (message.type() === 'error' && !/status of 40[34]/.test(message.text())) problems.push(`console: ${message.text()}`)
 })
 
+/** `doc` marks the shots a README screenshot script may pick from test-artifacts/e2e/. */
 async function shot(name: string, options: { doc?: boolean; fullPage?: boolean; target?: Page } = {}) {
   const file = path.join(ARTIFACTS, `${name}.png`)
   await (options.target ?? page).screenshot({ path: file, fullPage: options.fullPage ?? true })
   if (options.doc && DOC_SHOTS) await copyFile(file, path.join(DOC_SHOTS, `${name}.png`))
+}
+
+/** How far the page is wider than its viewport (0 = no horizontal scrolling). */
+async function horizontalOverflow(target: Page): Promise<number> {
+  return target.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth)
 }
 
 async function apiTokensAnywhere(): Promise<string[]> {
@@ -235,6 +243,36 @@ t.test('import a CSV with the progress bar (JavaScript) and see the report', asy
   await shot('10-import', { doc: true })
 })
 
+t.test('the longest valid values do not break the Profiles table or the detail page', async (t) => {
+  const longest = [...COUNTRIES].sort((a, b) => b.name.length - a.name.length)[0]
+  const name = `W${'w'.repeat(198)}Z`
+  t.equal(name.length, 200, 'the longest name the API accepts, without a space')
+  const csv = `name,gender,age,country_id,gender_probability,country_probability\n${name},female,120,${longest.id},0.123456,0.987654\n`
+  await page.goto(`${PORTAL}/import`)
+  await page.setInputFiles('#file', { name: 'long.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) })
+  await page.getByRole('button', { name: 'Import' }).click()
+  await page.waitForSelector('#report-title')
+  t.match(await page.locator('.flash').textContent(), /Imported 1 of 1 rows/)
+  for (const width of [1280, 390]) {
+    const view = await context.newPage()
+    await view.setViewportSize({ width, height: 900 })
+    await view.goto(`${PORTAL}/profiles?country_id=${longest.id}&min_age=120&max_age=120&limit=50`)
+    t.equal(await horizontalOverflow(view), 0, `${width} px: the Profiles page does not scroll sideways`)
+    const region = view.locator('.table-scroll')
+    t.ok(await region.evaluate((el) => el.scrollWidth <= el.clientWidth + 1), `${width} px: every column fits, nothing pushed off-screen`)
+    const link = view.locator('th[scope="row"] a', { hasText: name }).first()
+    t.equal(await link.getAttribute('title'), name, 'the full name is available')
+    t.equal((await link.textContent())?.trim(), name, 'and shown whole, wrapped')
+    await shot(`17-long-name-profiles-${width}`, { target: view })
+    await link.click()
+    await view.waitForURL(/\/profiles\/[0-9a-f-]{36}$/)
+    t.equal(await horizontalOverflow(view), 0, `${width} px: the detail page does not scroll sideways`)
+    t.equal((await view.locator('h1').textContent())?.trim(), name)
+    await shot(`18-long-name-detail-${width}`, { target: view })
+    await view.close()
+  }
+})
+
 t.test('account and admin users', async (t) => {
   await page.goto(`${PORTAL}/account`)
   t.match(await page.locator('#me-title').textContent(), /octo-admin/)
@@ -271,8 +309,18 @@ t.test('two tabs refreshing at once', async (t) => {
 t.test('responsive and print layouts', async (t) => {
   const phone = await context.newPage()
   await phone.setViewportSize({ width: 390, height: 844 })
-  await phone.goto(`${PORTAL}/profiles`)
-  await shot('14-profiles-mobile', { doc: true, target: phone })
+  for (const [path, name] of [['/profiles', '14-profiles-mobile'], ['/admin/users', '14-users-mobile'], ['/account', '14-account-mobile']]) {
+    await phone.goto(`${PORTAL}${path}`)
+    t.equal(await horizontalOverflow(phone), 0, `390 px ${path}: no sideways scrolling`)
+    const header = await phone.locator('.site-header').boundingBox()
+    t.ok(header && header.height <= 100, `390 px ${path}: a compact header (${Math.round(header?.height ?? 0)} px, two rows at most)`)
+    const firstRow = phone.locator('table.data-table tbody tr').first()
+    const box = await firstRow.boundingBox()
+    t.ok(box && box.width <= 390, `390 px ${path}: a table row fits the screen`)
+    const cell = firstRow.locator('td[data-label]').first()
+    t.match(await cell.evaluate((el) => getComputedStyle(el, '::before').content), /:/, `390 px ${path}: stacked rows name each value`)
+    await shot(name, { doc: true, target: phone })
+  }
   await phone.goto(`${PORTAL}/`)
   await shot('15-dashboard-mobile', { target: phone })
   await phone.emulateMedia({ media: 'print' })

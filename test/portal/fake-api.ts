@@ -48,6 +48,8 @@ export interface FakeApi {
     refreshDelayMs: number
     /** status /auth/refresh answers instead of working (e.g. 401, 503) */
     refreshFailure?: number
+    /** the message of that failure (the real API says "Refresh token expired; log in again" for a lapse) */
+    refreshFailureMessage?: string
     importReport?: Record<string, unknown>
     importStatus?: number
     /** when set, the export sends its header row, then waits for this before the rest */
@@ -153,7 +155,7 @@ export async function startFakeApi(): Promise<FakeApi> {
 
   app.post('/auth/refresh', async (request, reply) => {
     if (fake.options.refreshDelayMs > 0) await new Promise((r) => setTimeout(r, fake.options.refreshDelayMs))
-    if (fake.options.refreshFailure) return fail(reply, fake.options.refreshFailure, 'Refresh failed')
+    if (fake.options.refreshFailure) return fail(reply, fake.options.refreshFailure, fake.options.refreshFailureMessage ?? 'Refresh failed')
     const token = (request.body as Record<string, string>).refresh_token
     const grant = fake.refreshTokens.get(token)
     if (!grant || grant.used || fake.revokedSessions.has(grant.sessionId)) {

@@ -69,7 +69,7 @@ t.test('the API knows the portal by its secret and sees the end user’s address
   const { cookie } = await logIn(portal, 'octo-analyst')
   const page = await portal.get('/account', undefined, { cookie, 'x-forwarded-for': '203.0.113.9' })
   t.equal(page.statusCode, 200)
-  t.match(page.body, /<td class="device">tap|<td class="device">/)
+  t.match(page.body, /<td class="device" data-label="Device">/)
 })
 
 t.test('admin pages on real users: list, search, promote, demote', async (t) => {
@@ -144,4 +144,15 @@ t.test('a suspended user is signed out at the next refresh with a clear message'
   t.match(res.headers.location, /^\/login/)
   const login = await portal.get('/login', undefined, { cookie: cookieHeaderFrom(res, victim) })
   t.match(login.body, /session has ended|suspended/)
+  // Signing in again: the API refuses, and the portal shows the API's reason.
+  const again = await logIn(portal, 'octo-suspended')
+  t.equal(again.location, '/login')
+  const refused = await portal.get('/login', undefined, { cookie: again.cookie })
+  t.match(refused.body, /Sign-in was refused: Your account has been suspended by an administrator\./, 'the API’s reason')
+  t.notMatch(refused.body, /Sign-in was cancelled/)
+  // The same error on a link this browser did not start is not believed (no attacker-chosen text).
+  const forged = await portal.get('/auth/callback?error=access_denied&error_description=Call+0800+now&state=x')
+  const shown = await portal.get('/login', undefined, { cookie: cookieHeaderFrom(forged) })
+  t.notMatch(shown.body, /0800/)
+  t.match(shown.body, /Sign-in was cancelled/)
 })

@@ -17,7 +17,7 @@ const admin = await portal.signIn('admin')
 const analyst = await portal.signIn('analyst')
 
 function rowNames(html: string): string[] {
-  return [...html.matchAll(/<th scope="row"><a href="\/profiles\/[^"]+">([^<]*)<\/a><\/th>/g)].map((m) => m[1])
+  return [...html.matchAll(/<th scope="row" class="cell-name"><a href="\/profiles\/[^"]+" title="[^"]*">([^<]*)<\/a><\/th>/g)].map((m) => m[1])
 }
 
 t.test('filters reach the API and the count matches the contract reference', async (t) => {
@@ -29,30 +29,54 @@ t.test('filters reach the API and the count matches the contract reference', asy
   t.match(res.body, /name="min_age" type="number"[^>]*value="25"/)
 })
 
-t.test('empty form fields are ignored, values are case-insensitive', async (t) => {
-  const res = await portal.get('/profiles?gender=&age_group=&country_id=ng&min_age=&max_age=&min_gender_probability=&min_country_probability=&limit=10', analyst)
+t.test('empty form fields are dropped from the URL, values are case-insensitive', async (t) => {
+  const form = await portal.get('/profiles?gender=&age_group=&country_id=ng&min_age=&max_age=&min_gender_probability=&min_country_probability=&limit=10', analyst)
+  t.equal(form.statusCode, 302, 'a form submission with empty fields is redirected')
+  t.equal(form.headers.location, '/profiles?country_id=ng&limit=10', 'to the URL with only the set fields')
+  const res = await portal.get(String(form.headers.location), analyst)
   t.equal(res.statusCode, 200)
   t.match(res.body, /of 123 profiles/, 'Nigeria only')
+  t.notMatch(res.body, /href="[^"]*=&amp;/, 'no link on the page carries an empty parameter')
   const upper = await portal.get('/profiles?gender=MALE', analyst)
   t.match(upper.body, /of 988 profiles/)
+  const mixed = await portal.get('/profiles?gender=%20Female%20&age_group=ADULT&country_id=ng&min_age=20&max_age=45&min_gender_probability=.8&min_country_probability=0&sort_by=AGE&order=DESC&limit=20', analyst)
+  t.equal(mixed.statusCode, 200, 'whitespace and case are normalised as by the API')
+  t.match(mixed.body, /<option value="female" selected>/)
+  t.match(mixed.body, /<option value="adult" selected>/)
+  t.match(mixed.body, /aria-sort="descending"/)
+  const dashboard = await portal.get('/?gender=&country_id=NG', analyst)
+  t.equal(dashboard.statusCode, 302)
+  t.equal(dashboard.headers.location, '/?country_id=NG')
+})
+
+t.test('a well-formed but unknown country is what the API says: an empty page, not an error', async (t) => {
+  const res = await portal.get('/profiles?country_id=XX', analyst)
+  t.equal(res.statusCode, 200)
+  t.match(res.body, /No profiles match/)
+  t.match(res.body, /Country: XX|country_id=XX/)
 })
 
 t.test('tampered and huge values are refused with the form, not sent on', async (t) => {
   const cases: [string, RegExp][] = [
     ['/profiles?gender=robot', /Choose male or female/],
     ['/profiles?age_group=toddler', /Choose one of the age groups/],
-    ['/profiles?country_id=XX', /Choose a country from the list/],
+    ['/profiles?country_id=NGA', /Choose a country from the list/],
     ['/profiles?country_id=%3Cscript%3E', /Choose a country from the list/],
+    ['/profiles?country_id=N%00', /Choose a country from the list/],
     ['/profiles?min_age=-1', /whole number of years/],
     ['/profiles?max_age=99999999999999999999', /whole number of years/],
     ['/profiles?min_age=1e3', /whole number of years/],
-    ['/profiles?min_gender_probability=1.5', /number from 0 to 1/],
-    ['/profiles?min_country_probability=NaN', /number from 0 to 1/],
+    ['/profiles?min_gender_probability=1.5', /from 0 to 1/],
+    ['/profiles?min_country_probability=NaN', /from 0 to 1/],
+    ['/profiles?min_gender_probability=Infinity', /from 0 to 1/],
+    ['/profiles?min_age=abc&max_age=-3&gender=robot', /Choose male or female/],
     ['/profiles?sort_by=password', /Unknown sort column/],
     ['/profiles?order=sideways', /ascending or descending/],
     ['/profiles?page=0', /Pages are numbered/],
     ['/profiles?page=99999999999', /Pages are numbered/],
     ['/profiles?limit=-5', /Page size/],
+    ['/profiles?limit=0', /Page size/],
+    ['/profiles?page=10000001', /Pages are numbered/],
     ['/profiles?gender=male&gender=female', /only once/],
     [`/profiles?gender=${'m'.repeat(5000)}`, /too long/],
   ]
@@ -61,7 +85,7 @@ t.test('tampered and huge values are refused with the form, not sent on', async 
     t.equal(res.statusCode, 422, url.slice(0, 80))
     t.match(res.body, message, url.slice(0, 80))
     t.match(res.body, /role="alert"/)
-    t.notMatch(res.body, /<table class="data-table">/, 'no results table')
+    t.notMatch(res.body, /<table class="data-table[ "]/, 'no results table')
   }
   const export422 = await portal.get('/profiles/export?min_age=abc', analyst)
   t.equal(export422.statusCode, 422)
@@ -76,6 +100,17 @@ t.test('a page size above 50 is clamped like the API does; min_age > max_age is 
   const empty = await portal.get('/profiles?min_age=60&max_age=20', analyst)
   t.equal(empty.statusCode, 200)
   t.match(empty.body, /No profiles match/)
+  t.match(empty.body, /The minimum age \(60\) is above the maximum age \(20\), so no profile can match\./, 'an inverted range says so')
+  t.match(empty.body, /href="\/profiles\?min_age=20&amp;max_age=60">Swap them/)
+  const ordered = await portal.get('/profiles?min_age=20&max_age=60', analyst)
+  t.notMatch(ordered.body, /is above the maximum age/)
+  const dashboard = await portal.get('/?min_age=60&max_age=20', analyst)
+  t.match(dashboard.body, /is above the maximum age/)
+  t.match(dashboard.body, /href="\/\?min_age=20&amp;max_age=60">Swap them/)
+  const confidence = await portal.get('/profiles?min_gender_probability=0.8&limit=5', analyst)
+  t.match(confidence.body, /Min\. gender confidence <span class="hint">\(0–1/, 'entered 0–1')
+  t.notMatch(confidence.body, /<td class="num"[^>]*>\d+%<\/td>/, 'and shown 0–1, not as a percentage')
+  t.match(confidence.body, /<td class="num" data-label="Gender conf\.">0\.\d\d<\/td>/)
 })
 
 t.test('sortable headers: links, aria-sort and the order they produce', async (t) => {
@@ -133,8 +168,30 @@ t.test('the dashboard honours the filters', async (t) => {
   t.match(res.body, /<strong>123<\/strong> profiles match these filters/)
   t.match(res.body, /<svg class="chart__svg"[^>]*role="img"/)
   t.match(res.body, /Country: Nigeria/, 'active filter chip')
-  t.equal([...res.body.matchAll(/<svg class="chart__svg"/g)].length, 4, 'four charts')
+  t.equal([...res.body.matchAll(/<svg class="chart__svg"/g)].length, 3, 'three charts: a one-country "Top countries" bar would say nothing')
+  t.match(res.body, /<p class="chart-note">All 123 profiles: Nigeria\.<\/p>/, 'a sentence instead')
   t.match(res.body, /href="\/profiles\?country_id=NG">Browse them/)
+  t.match(res.body, /Country: Nigeria <a class="chip__remove" href="\/"/, 'the chip removes its filter')
+  const all = await portal.get('/', analyst)
+  t.equal([...all.body.matchAll(/<svg class="chart__svg"/g)].length, 4, 'four charts without filters')
+  const two = await portal.get('/?country_id=NG&gender=male', analyst)
+  t.match(two.body, /Gender: male <a class="chip__remove" href="\/\?country_id=NG"/)
+  t.match(two.body, /Country: Nigeria <a class="chip__remove" href="\/\?gender=male"/)
+})
+
+t.test('the dashboard with nothing to show: a message, removable chips, no empty charts', async (t) => {
+  const res = await portal.get('/?country_id=NG&min_age=140', analyst)
+  t.equal(res.statusCode, 200)
+  t.match(res.body, /<strong>0<\/strong> profiles match these filters/)
+  t.match(res.body, /No profiles match these filters/)
+  t.equal([...res.body.matchAll(/<svg class="chart__svg"/g)].length, 0, 'no chart of zeros')
+  t.match(res.body, /Age ≥ 140 <a class="chip__remove" href="\/\?country_id=NG"/)
+  t.match(res.body, /<a class="chips__clear" href="\/">Clear all<\/a>/)
+  const few = await portal.get('/?country_id=NG&min_age=60', analyst)
+  const ticks = [...few.body.matchAll(/<text class="chart__tick" x="40"[^>]*>([^<]+)<\/text>/g)].map((m) => m[1])
+  t.ok(ticks.length >= 2, 'an age axis')
+  t.ok(ticks.every((label) => /^[\d,]+$/.test(label)), `whole-number axis labels: ${ticks.join(', ')}`)
+  t.equal(new Set(ticks).size, ticks.length, 'no label repeated')
 })
 
 t.test('create a profile (admin): POST → redirect → the new profile, with a flash', async (t) => {
@@ -163,14 +220,35 @@ t.test('create shows the 502 reason and keeps the name', async (t) => {
   t.match(page.body, /role="alert"/)
 })
 
-t.test('create refuses an empty or overlong name before calling the API', async (t) => {
-  const empty = await portal.post('/profiles', { name: '   ' }, admin)
-  t.equal(empty.headers.location, '/profiles/new')
-  const page = await portal.get('/profiles/new', undefined, { cookie: cookieHeaderFrom(empty, admin) })
-  t.match(page.body, /Enter a name/)
-  const long = await portal.post('/profiles', { name: 'x'.repeat(201) }, admin)
-  const page2 = await portal.get('/profiles/new', undefined, { cookie: cookieHeaderFrom(long, admin) })
-  t.match(page2.body, /at most 200 characters/)
+t.test('create refuses an empty, overlong or control-character name before calling the API: the form again, with the message', async (t) => {
+  const before = await portal.get('/profiles?limit=1', admin)
+  const total = /of ([\d,]+) profiles/.exec(before.body)?.[1]
+  for (const [name, message] of [
+    ['   ', /Enter a name/],
+    ['', /Enter a name/],
+    ['x'.repeat(201), /at most 200 characters/],
+    ['  ' + 'x'.repeat(200) + '  ', null],
+    ['a\u0000b', /not control characters/],
+    ['a\u001bb', /not control characters/],
+  ] as const) {
+    const res = await portal.post('/profiles', { name }, admin)
+    if (message === null) {
+      t.equal(res.statusCode, 303, 'a 200-character name with spaces around it is fine')
+      continue
+    }
+    t.equal(res.statusCode, 422, JSON.stringify(name.slice(0, 20)))
+    t.match(res.body, message)
+    t.match(res.body, /<div class="field field--error">/, 'the field is marked')
+    t.match(res.body, /aria-invalid="true"/)
+    t.match(res.body, /<form method="post" action="\/profiles"/, 'the form is shown again')
+  }
+  const missing = await portal.app.inject({ method: 'POST', url: '/profiles', headers: { cookie: admin.cookie, origin: 'http://localhost:3001', 'content-type': 'application/x-www-form-urlencoded' }, payload: `_csrf=${encodeURIComponent(admin.csrf)}` })
+  t.equal(missing.statusCode, 422, 'no name field at all')
+  t.match(missing.body, /Enter a name/)
+  const kept = await portal.post('/profiles', { name: 'x'.repeat(201) }, admin)
+  t.match(kept.body, new RegExp(`value="${'x'.repeat(201)}"`), 'what was typed is kept')
+  const after = await portal.get('/profiles?limit=1', admin)
+  t.equal(Number(/of ([\d,]+) profiles/.exec(after.body)?.[1].replace(/,/g, '')), Number(String(total).replace(/,/g, '')) + 1, 'only the valid one was created')
   const tooBig = await portal.post('/profiles', { name: 'y'.repeat(100_000) }, admin)
   t.equal(tooBig.statusCode, 413, 'a form body over the limit')
 })
@@ -244,4 +322,31 @@ t.test('import through the portal into the real API: the report comes back', asy
   t.match(page.body, /<th scope="row">Name already exists<\/th><td class="num">1<\/td>/)
   const found = await portal.get('/search?q=kenyan+women', admin)
   t.equal(found.statusCode, 200)
+})
+
+t.test('the CSV download neutralises spreadsheet formulas in names (OWASP), quoting intact', async (t) => {
+  const names = ['=HYPERLINK("http://x","y")', '+1 Formula', '-2 Formula', '@SUM(A1)', 'Smith, "Jr" Quoted']
+  const quote = (v: string) => `"${v.replace(/"/g, '""')}"`
+  const csv = 'name,gender,age,country_id,gender_probability,country_probability\n' + names.map((n) => `${quote(n)},male,41,TD,0.9,0.8`).join('\n') + '\n'
+  const boundary = 'tapBoundaryFormulas'
+  const payload =
+    `--${boundary}\r\nContent-Disposition: form-data; name="_csrf"\r\n\r\n${admin.csrf}\r\n` +
+    `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="formulas.csv"\r\nContent-Type: text/csv\r\n\r\n${csv}\r\n` +
+    `--${boundary}--\r\n`
+  const imported = await portal.app.inject({
+    method: 'POST',
+    url: '/import',
+    headers: { cookie: admin.cookie, origin: 'http://localhost:3001', 'content-type': `multipart/form-data; boundary=${boundary}` },
+    payload,
+  })
+  const report = await portal.get('/import', undefined, { cookie: cookieHeaderFrom(imported, admin) })
+  t.match(report.body, /Imported 5 of 5 rows/)
+  const res = await portal.get('/profiles/export?country_id=TD&min_age=41&max_age=41&sort_by=name', analyst)
+  t.equal(res.statusCode, 200)
+  const { parse } = await import('csv-parse/sync')
+  const rows = parse(res.body, { columns: true }) as { name: string }[]
+  const exported = rows.map((r) => r.name).filter((n) => names.some((given) => n.endsWith(given)))
+  t.same(exported.sort(), ["'+1 Formula", "'-2 Formula", "'=HYPERLINK(\"http://x\",\"y\")", "'@SUM(A1)", 'Smith, "Jr" Quoted'].sort())
+  const page = await portal.get('/profiles?country_id=TD&min_age=41&max_age=41', analyst)
+  t.match(page.body, /=HYPERLINK\(&#34;http:\/\/x&#34;,&#34;y&#34;\)</, 'the page shows the name as it is')
 })

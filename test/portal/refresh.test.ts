@@ -113,6 +113,44 @@ t.test('a dead API session sends the visitor to the login page with a message', 
   t.equal(rows[0].n, 0, 'the portal session is gone')
 })
 
+t.test('a refresh token that lapsed while the visitor was away: "signed out after N minutes without activity", then back to the same page and filters', async (t) => {
+  const who = await portal.signIn('octo-analyst')
+  fake.options.refreshFailure = 401
+  fake.options.refreshFailureMessage = 'Refresh token expired; log in again'
+  t.teardown(() => {
+    fake.options.refreshFailureMessage = undefined
+  })
+  clock.now = new Date(clock.now.getTime() + 12 * 60_000)
+  const res = await portal.get('/profiles?gender=female&country_id=NG&sort_by=age&page=2', who)
+  t.equal(res.statusCode, 303)
+  const location = String(res.headers.location)
+  t.equal(location, `/login?next=${encodeURIComponent('/profiles?gender=female&country_id=NG&sort_by=age&page=2')}`)
+  const login = await portal.get(location, undefined, { cookie: cookieHeaderFrom(res, who) })
+  t.equal(login.statusCode, 200)
+  t.match(login.body, /You were signed out after 12 minutes without activity\./, 'says why, and how long')
+  t.notMatch(login.body, /Your session has ended/)
+  t.match(login.body, /<input type="hidden" name="next" value="\/profiles\?gender=female&amp;country_id=NG&amp;sort_by=age&amp;page=2">/, 'the sign-in form carries the page to return to')
+  const start = await portal.post('/auth/login', { next: '/profiles?gender=female&country_id=NG&sort_by=age&page=2' })
+  const attemptCookie = String(start.headers['set-cookie']).split(';')[0].split('=').slice(1).join('=')
+  const attempt = portal.app.portal.box.openJson('login-attempt', attemptCookie) as { next: string }
+  t.equal(attempt.next, '/profiles?gender=female&country_id=NG&sort_by=age&page=2', 'after signing in, back to that page')
+
+  // a form post that finds the session gone returns to the page the form was on (same origin only)
+  const again = await portal.signIn('octo-analyst')
+  clock.now = new Date(clock.now.getTime() + 12 * 60_000)
+  const posted = await portal.post('/account/sessions/abc/revoke', {}, again, { headers: { referer: 'http://localhost:3001/profiles?country_id=KE' } })
+  t.equal(posted.statusCode, 303)
+  t.equal(posted.headers.location, `/login?next=${encodeURIComponent('/profiles?country_id=KE')}`)
+  const third = await portal.signIn('octo-analyst')
+  clock.now = new Date(clock.now.getTime() + 12 * 60_000)
+  const foreign = await portal.post('/account/sessions/abc/revoke', {}, third, { headers: { referer: 'https://evil.example/profiles' } })
+  t.equal(foreign.headers.location, '/login', 'another site as referrer: no return path')
+  for (const next of ['//evil.example/x', 'https://evil.example', '/\\evil.example', '/login?next=/x']) {
+    const page = await portal.get(`/login?next=${encodeURIComponent(next)}`)
+    t.match(page.body, /<input type="hidden" name="next" value="\/">/, `no open redirect: ${next}`)
+  }
+})
+
 t.test('an access token the API refuses early (revoked, clock skew) is refreshed and the call retried', async (t) => {
   const who = await portal.signIn('octo-analyst')
   fake.calls.length = 0
@@ -151,8 +189,9 @@ t.test('the API unreachable during a refresh: a still-valid token keeps working;
   t.equal(rows[0].lease, null, 'lease released for the next try')
   clock.now = new Date(Date.now() + (fake.options.expiresIn + 60) * 1000)
   const expired = await portal.get('/profiles', who)
-  t.equal(expired.statusCode, 502, 'the API answered 503: the data service reported a problem')
-  t.match(expired.body, /data service/)
+  t.equal(expired.statusCode, 503, 'the API answered 503: the page says the data service is unavailable')
+  t.equal(expired.headers['retry-after'], '30', 'with Retry-After, as the API does')
+  t.match(expired.body, /data service is unavailable/)
   fake.options.refreshFailure = undefined
   t.equal((await portal.get('/profiles', who)).statusCode, 200, 'and it recovers with the same session')
 })
