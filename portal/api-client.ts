@@ -6,8 +6,11 @@ import http, { type IncomingMessage } from 'node:http'
 import https from 'node:https'
 import { Readable } from 'node:stream'
 import { API_VERSION, API_VERSION_HEADER, PORTAL_CLIENT_HEADERS } from '../contract/headers.ts'
+import { emptyReport, REASON_KEYS, type ImportReport } from '../contract/import-report.ts'
 import type { ProfileJson } from '../contract/profile.ts'
-import type { ImportReport as ApiImportReport } from '../contract/import-report.ts'
+import type { ListEnvelope } from '../contract/profile-query.ts'
+import type { StatsBody } from '../contract/profile-stats.ts'
+import type { UserJson } from '../contract/user.ts'
 
 /** How long an import may take end to end (upload plus the importer's work). */
 const IMPORT_DEADLINE_MS = 15 * 60_000
@@ -31,40 +34,14 @@ export interface CallContext {
 export type Query = Record<string, string | number | undefined>
 
 // ---------------------------------------------------------------------------------------------
-// Wire types (contract §1, §3, §5)
+// Wire types: the contract's schemas (contract/), as the API serialises them
 
-/** The contract's profile object, as the API serialises it. */
 export type Profile = ProfileJson
-
-export interface ListEnvelope<T> {
-  status: 'success'
-  page: number
-  limit: number
-  total: number
-  total_pages: number
-  links?: { self: string; next: string | null; prev: string | null }
-  data: T[]
-}
-
-export interface ProfileStats {
-  total: number
-  by_gender: { male: number; female: number }
-  by_age_group: { child: number; teenager: number; adult: number; senior: number }
-  by_country: { country_id: string; country_name: string; count: number }[]
-  age_histogram: { from: number; to: number; count: number }[]
-}
-
-export interface ApiUser {
-  id: string
-  github_id: string | number
-  username: string
-  email: string | null
-  avatar_url: string | null
-  role: 'admin' | 'analyst'
-  is_active: boolean
-  last_login_at: string | null
-  created_at: string
-}
+export type { ListEnvelope, UserJson }
+/** The API's user list: the list envelope's paging fields, with users as its data. */
+export type UserListEnvelope = Omit<ListEnvelope, 'data' | 'links'> & { data: UserJson[] }
+export type ProfileStats = StatsBody['data']
+export type { ImportReport }
 
 /** A session as the API lists it; fields beyond `id` are shown when present. */
 export interface ApiSession {
@@ -87,9 +64,6 @@ export interface TokenPair {
   token_type: string
   expires_in: number
 }
-
-/** The API's import report, read tolerantly: a reason the API does not send counts as absent. */
-export type ImportReport = Omit<ApiImportReport, 'reasons'> & { reasons: Partial<ApiImportReport['reasons']> }
 
 // ---------------------------------------------------------------------------------------------
 // Errors
@@ -323,8 +297,8 @@ export class ApiClient {
     await this.call<unknown>('POST', '/auth/logout-all', ctx, { json: {} })
   }
 
-  async me(ctx: CallContext): Promise<ApiUser> {
-    const body = await this.call<{ data?: ApiUser; user?: ApiUser }>('GET', '/auth/me', ctx)
+  async me(ctx: CallContext): Promise<UserJson> {
+    const body = await this.call<{ data?: UserJson; user?: UserJson }>('GET', '/auth/me', ctx)
     const user = body.data ?? body.user
     if (!user) throw new ApiUnavailableError('the API sent no user for /auth/me')
     return user
@@ -340,28 +314,28 @@ export class ApiClient {
   }
 
   /** `search` matches a username or email (the API's `q`). */
-  listUsers(query: { search?: string; page?: number; limit?: number }, ctx: CallContext): Promise<ListEnvelope<ApiUser>> {
-    return this.call<ListEnvelope<ApiUser>>('GET', '/api/users', ctx, { query: { q: query.search, page: query.page, limit: query.limit } })
+  listUsers(query: { search?: string; page?: number; limit?: number }, ctx: CallContext): Promise<UserListEnvelope> {
+    return this.call<UserListEnvelope>('GET', '/api/users', ctx, { query: { q: query.search, page: query.page, limit: query.limit } })
   }
 
-  async updateUser(id: string, patch: { role: 'admin' | 'analyst' } | { is_active: boolean }, ctx: CallContext): Promise<ApiUser | undefined> {
-    const body = await this.call<{ data?: ApiUser } | undefined>('PATCH', `/api/users/${encodeURIComponent(id)}`, ctx, { json: patch })
+  async updateUser(id: string, patch: { role: 'admin' | 'analyst' } | { is_active: boolean }, ctx: CallContext): Promise<UserJson | undefined> {
+    const body = await this.call<{ data?: UserJson } | undefined>('PATCH', `/api/users/${encodeURIComponent(id)}`, ctx, { json: patch })
     return body?.data
   }
 
   // -------------------------------------------------------------------------------------------
   // Profiles (contract §3)
 
-  listProfiles(query: Query, ctx: CallContext): Promise<ListEnvelope<Profile>> {
-    return this.call<ListEnvelope<Profile>>('GET', '/api/profiles', ctx, { query })
+  listProfiles(query: Query, ctx: CallContext): Promise<ListEnvelope> {
+    return this.call<ListEnvelope>('GET', '/api/profiles', ctx, { query })
   }
 
-  searchProfiles(query: Query, ctx: CallContext): Promise<ListEnvelope<Profile>> {
-    return this.call<ListEnvelope<Profile>>('GET', '/api/profiles/search', ctx, { query })
+  searchProfiles(query: Query, ctx: CallContext): Promise<ListEnvelope> {
+    return this.call<ListEnvelope>('GET', '/api/profiles/search', ctx, { query })
   }
 
   async profileStats(query: Query, ctx: CallContext): Promise<ProfileStats> {
-    return (await this.call<{ data: ProfileStats }>('GET', '/api/profiles/stats', ctx, { query })).data
+    return (await this.call<StatsBody>('GET', '/api/profiles/stats', ctx, { query })).data
   }
 
   async getProfile(id: string, ctx: CallContext): Promise<Profile> {
@@ -415,12 +389,13 @@ export class ApiClient {
     try {
       if (answer.status >= 400) throw await errorOf(answer)
       const report = JSON.parse((await readAll(answer.body)).toString('utf8')) as Partial<ImportReport>
-      return {
-        total_rows: Number(report.total_rows ?? 0),
-        inserted: Number(report.inserted ?? 0),
-        skipped: Number(report.skipped ?? 0),
-        reasons: report.reasons ?? {},
-      }
+      // read tolerantly: a count the API did not send is 0
+      const out = emptyReport()
+      out.total_rows = Number(report.total_rows ?? 0)
+      out.inserted = Number(report.inserted ?? 0)
+      out.skipped = Number(report.skipped ?? 0)
+      for (const key of REASON_KEYS) out.reasons[key] = Number(report.reasons?.[key] ?? 0)
+      return out
     } finally {
       answer.done()
     }

@@ -4,7 +4,10 @@ import cookie from '@fastify/cookie'
 import formbody from '@fastify/formbody'
 import multipart from '@fastify/multipart'
 import fastifyStatic from '@fastify/static'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { Ajv } from 'ajv'
 import Fastify, { type FastifyServerOptions } from 'fastify'
+import { UUID_PATTERN } from '../contract/ids.ts'
 import requestLog, { genRequestId, loggerOptions, quietLogController } from '../platform/request-log.ts'
 import { deleteExpiredPortalSessions } from '../db/repositories/portal-sessions.ts'
 import type { Db } from '../db/index.ts'
@@ -13,7 +16,7 @@ import type { PortalConfig } from './config.ts'
 import { cookieNames } from './cookies.ts'
 import csrf from './plugins/csrf.ts'
 import errors from './plugins/errors.ts'
-import securityHeaders from './plugins/security-headers.ts'
+import helmet from './plugins/helmet.ts'
 import session from './plugins/session.ts'
 import view from './plugins/view.ts'
 import accountRoutes from './routes/account.ts'
@@ -24,7 +27,7 @@ import importRoutes from './routes/import.ts'
 import profileRoutes from './routes/profiles.ts'
 import searchRoutes from './routes/search.ts'
 import { SecretBox } from './secrets.ts'
-import { SessionStore } from './sessions.ts'
+import { SessionStore } from './session-store.ts'
 import './types.ts'
 
 export const PUBLIC_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'public')
@@ -41,6 +44,17 @@ export interface PortalDeps {
   now?: () => Date
 }
 
+/**
+ * Query strings and path parameters coerce "25" to 25, as in the API; form bodies are text and stay
+ * text. Every error is reported (allErrors), so a form shows a message for each field it got wrong.
+ */
+function validatorCompiler() {
+  const common = { allErrors: true, useDefaults: true, strict: false, formats: { uuid: new RegExp(UUID_PATTERN) } } as const
+  const coercing = new Ajv({ ...common, coerceTypes: 'array', removeAdditional: false })
+  const text = new Ajv({ ...common, coerceTypes: false, removeAdditional: false })
+  return ({ schema, httpPart }: { schema: object; httpPart?: string }) => (httpPart === 'body' ? text : coercing).compile(schema)
+}
+
 export async function buildPortalApp(deps: PortalDeps) {
   const { config } = deps
   const now = deps.now ?? (() => new Date())
@@ -52,7 +66,8 @@ export async function buildPortalApp(deps: PortalDeps) {
     trustProxy: config.trustProxy as boolean | string | string[],
     bodyLimit: 64 * 1024,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
-  })
+  }).withTypeProvider<TypeBoxTypeProvider>()
+  app.setValidatorCompiler(validatorCompiler())
 
   const box = new SecretBox(config.sessionKey)
   const api = new ApiClient({ baseUrl: config.apiUrl, clientId: config.clientId, clientSecret: config.clientSecret, timeoutMs: config.apiTimeoutMs })
@@ -81,7 +96,7 @@ export async function buildPortalApp(deps: PortalDeps) {
   })
 
   await app.register(requestLog)
-  await app.register(securityHeaders)
+  await app.register(helmet)
   await app.register(cookie)
   await app.register(formbody, { bodyLimit: 64 * 1024 })
   await app.register(multipart, { limits: { fileSize: config.uploadLimitBytes, files: 1, fields: 4, parts: 6 } })

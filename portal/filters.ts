@@ -1,36 +1,60 @@
 /**
- * The portal's reading of filter, sort and paging parameters from a query string. Browsers send
- * every form field, so empty values mean "not set" here (the API would refuse `gender=`); anything
- * else that is not a valid value is reported to the visitor instead of being sent on.
+ * The portal's reading of filter, sort and paging parameters. The vocabulary, limits and rules are
+ * the API's own (contract/profile-query.ts): routes declare the contract's query schemas, Fastify
+ * validates them, and this module only turns the validation result into the form's per-field
+ * messages. Browsers send every form field, so an empty value means "not set" here (the API would
+ * refuse `gender=`): such URLs are redirected to the same URL without the empty fields, so that
+ * every link the portal shows carries only what is set.
  */
-import { COUNTRIES, countryNameOf, isKnownCountryId } from '../contract/countries.ts'
-import { AGE_GROUP_BOUNDS, AGE_GROUPS, GENDERS, type AgeGroup, type Gender, type ProfileFilter } from '../contract/profile-filter.ts'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { Type } from 'typebox'
+import { COUNTRIES, countryNameOf } from '../contract/countries.ts'
+import { AGE_GROUP_BOUNDS, type AgeGroup, type ProfileFilter } from '../contract/profile-filter.ts'
+import {
+  DEFAULT_LIMIT,
+  FILTER_PARAMS,
+  FilterQuerySchema,
+  ListQuerySchema,
+  MAX_AGE,
+  MAX_LIMIT,
+  MAX_PAGE,
+  MAX_QUERY_LENGTH,
+  normaliseQuery,
+  PagingQuerySchema,
+  filterOf,
+  type FilterQuery,
+  type ListQuery,
+  type SortColumn,
+  type SortOrder,
+} from '../contract/profile-query.ts'
 import type { Query } from './api-client.ts'
+import { formErrors, TEXT_PATTERN, type FieldMessage } from './forms.ts'
 import { capitalise, formatProbability } from './format.ts'
 
-export const SORT_COLUMNS = ['name', 'gender_probability', 'age', 'country_probability', 'created_at'] as const
-export type SortColumn = (typeof SORT_COLUMNS)[number]
+export { DEFAULT_LIMIT, MAX_LIMIT, type SortColumn }
 export const PAGE_SIZES = [10, 20, 50] as const
-export const DEFAULT_LIMIT = 10
-export const MAX_LIMIT = 50
-export const MAX_PAGE = 10_000_000
-export const MAX_AGE = 150
+/** Longer than any valid value of a filter or paging parameter: refused before it is parsed. */
 const MAX_VALUE_LENGTH = 100
 
-export const FILTER_FIELDS = [
-  'gender',
-  'age_group',
-  'country_id',
-  'min_age',
-  'max_age',
-  'min_gender_probability',
-  'min_country_probability',
-] as const
-export type FilterField = (typeof FILTER_FIELDS)[number]
+export const FILTER_FIELDS = FILTER_PARAMS
+export type FilterField = keyof FilterQuery
+
+/** The dashboard's query: the list's filters (no paging); unknown keys are ignored, as by the API. */
+export const DashboardQuerySchema = Type.Object({ ...FilterQuerySchema.properties }, { additionalProperties: true })
+/** The Profiles page and its export: the API's list query, as it is. */
+export const ProfilesQuerySchema = ListQuerySchema
+/** The search page: `q` is optional here (no q shows the examples), its limit is the API's. */
+export const SearchPageQuerySchema = Type.Object(
+  {
+    q: Type.Optional(Type.String({ maxLength: MAX_QUERY_LENGTH, pattern: TEXT_PATTERN })),
+    ...PagingQuerySchema.properties,
+  },
+  { additionalProperties: true },
+)
 
 export interface Paging {
   sort_by?: SortColumn
-  order?: 'asc' | 'desc'
+  order?: SortOrder
   page: number
   limit: number
 }
@@ -47,99 +71,131 @@ export interface ParsedQuery {
 /** Countries for the select, by name. */
 export const COUNTRY_OPTIONS: ReadonlyArray<{ id: string; name: string }> = [...COUNTRIES].sort((a, b) => a.name.localeCompare(b.name, 'en'))
 
-function single(query: Record<string, unknown>, key: string): { value?: string; error?: string } {
-  const raw = query[key]
-  if (raw === undefined) return {}
-  if (Array.isArray(raw)) return { error: 'Give this value only once.' }
-  if (typeof raw !== 'string') return { error: 'Invalid value.' }
-  const value = raw.trim()
-  if (value === '') return {}
-  if (value.length > MAX_VALUE_LENGTH) return { error: 'That value is too long.' }
-  return { value }
+/** What the visitor reads for a value the schema refused, per field. */
+export const FIELD_MESSAGES: Record<string, FieldMessage> = {
+  gender: 'Choose male or female.',
+  age_group: 'Choose one of the age groups.',
+  country_id: 'Choose a country from the list (a two-letter code).',
+  min_age: `Enter a whole number of years from 0 to ${MAX_AGE}.`,
+  max_age: `Enter a whole number of years from 0 to ${MAX_AGE}.`,
+  min_gender_probability: 'Enter a confidence from 0 to 1, such as 0.8.',
+  min_country_probability: 'Enter a confidence from 0 to 1, such as 0.8.',
+  sort_by: 'Unknown sort column.',
+  order: 'Order must be ascending or descending.',
+  page: `Pages are numbered from 1 to ${MAX_PAGE.toLocaleString('en-GB')}.`,
+  limit: `Page size must be from 1 to ${MAX_LIMIT}.`,
+  q: (keyword) => (keyword === 'pattern' ? 'A search is plain text: remove the control characters.' : `A search can be at most ${MAX_QUERY_LENGTH} characters.`),
 }
 
-function parseInteger(value: string, min: number, max: number): number | undefined {
-  if (!/^\d{1,9}$/.test(value)) return undefined
-  const n = Number(value)
-  return n >= min && n <= max ? n : undefined
+/** Parameter names whose values the portal reads (everything else in a URL is left alone). */
+const KNOWN_KEYS: ReadonlySet<string> = new Set([...FILTER_PARAMS, 'sort_by', 'order', 'page', 'limit', 'q'])
+
+interface QueryProblems {
+  /** field → message found before schema validation (repeated or over-long values) */
+  errors: Record<string, string>
+  /** the values as given (trimmed), to refill the form */
+  values: Record<string, string>
 }
 
-function parseProbability(value: string): number | undefined {
-  if (!/^(?:0(?:\.\d{1,6})?|1(?:\.0{1,6})?|\.\d{1,6})$/.test(value)) return undefined
-  const n = Number(value)
-  return Number.isFinite(n) && n >= 0 && n <= 1 ? n : undefined
+const problems = new WeakMap<FastifyRequest, QueryProblems>()
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null
 }
 
-/** Reads the filters and (with `paging`) sort and page parameters; never throws. */
-export function parseListQuery(query: unknown, options: { paging: boolean } = { paging: true }): ParsedQuery {
-  const q = (typeof query === 'object' && query !== null ? query : {}) as Record<string, unknown>
-  const errors: Record<string, string> = {}
-  const values: Record<string, string> = {}
-  const filter: ProfileFilter = {}
-  const read = (key: string): string | undefined => {
-    const { value, error } = single(q, key)
-    if (error) errors[key] = error
-    if (value !== undefined) values[key] = value
-    return value
+/** The request's URL without query parameters whose value is empty; undefined when there are none. */
+export function withoutEmptyParams(url: string): string | undefined {
+  const at = url.indexOf('?')
+  if (at < 0) return undefined
+  const params = new URLSearchParams(url.slice(at + 1))
+  const kept = new URLSearchParams()
+  let dropped = false
+  for (const [key, value] of params) {
+    if (value.trim() === '') dropped = true
+    else kept.append(key, value)
   }
+  if (!dropped) return undefined
+  const text = kept.toString()
+  return text === '' ? url.slice(0, at) : `${url.slice(0, at)}?${text}`
+}
 
-  const gender = read('gender')?.toLowerCase()
-  if (gender !== undefined) {
-    if ((GENDERS as readonly string[]).includes(gender)) filter.gender = gender as Gender
-    else errors.gender = 'Choose male or female.'
+/**
+ * preValidation for every page that reads a profile query: a URL with empty fields is redirected
+ * to the one without them (a shareable URL carries only what is set); a repeated or over-long
+ * value becomes a field error and is taken out of validation; the rest is normalised as the API
+ * does (case, whitespace) before Fastify validates it with the contract's schema.
+ */
+export async function profileQueryHook(request: FastifyRequest, reply: FastifyReply) {
+  if (request.method === 'GET') {
+    const clean = withoutEmptyParams(request.url)
+    if (clean !== undefined) return reply.redirect(clean, 302)
   }
-  const ageGroup = read('age_group')?.toLowerCase()
-  if (ageGroup !== undefined) {
-    if ((AGE_GROUPS as readonly string[]).includes(ageGroup)) filter.age_group = ageGroup as AgeGroup
-    else errors.age_group = 'Choose one of the age groups.'
-  }
-  const country = read('country_id')?.toUpperCase()
-  if (country !== undefined) {
-    if (/^[A-Z]{2}$/.test(country) && isKnownCountryId(country)) filter.country_id = country
-    else errors.country_id = 'Choose a country from the list.'
-  }
-  for (const key of ['min_age', 'max_age'] as const) {
-    const raw = read(key)
+  const query = isRecord(request.query) ? request.query : {}
+  const found: QueryProblems = { errors: {}, values: {} }
+  for (const key of KNOWN_KEYS) {
+    const raw = query[key]
     if (raw === undefined) continue
-    const n = parseInteger(raw, 0, MAX_AGE)
-    if (n === undefined) errors[key] = `Enter a whole number of years from 0 to ${MAX_AGE}.`
-    else filter[key] = n
+    if (Array.isArray(raw)) {
+      found.errors[key] = 'Give this value only once.'
+      delete query[key]
+      continue
+    }
+    if (typeof raw !== 'string') continue
+    const value = key === 'q' ? raw : raw.trim()
+    if (key !== 'q' && value.length > MAX_VALUE_LENGTH) {
+      found.errors[key] = 'That value is too long.'
+      delete query[key]
+      continue
+    }
+    found.values[key] = key === 'q' ? value.trim().slice(0, MAX_QUERY_LENGTH) : value
   }
-  for (const key of ['min_gender_probability', 'min_country_probability'] as const) {
-    const raw = read(key)
-    if (raw === undefined) continue
-    const n = parseProbability(raw)
-    if (n === undefined) errors[key] = 'Enter a number from 0 to 1, such as 0.8.'
-    else filter[key] = n
-  }
+  // Only single, non-empty values are left, so this only normalises (the API's own rules).
+  normaliseQuery(query)
+  problems.set(request, found)
+}
 
-  const paging: Paging = { page: 1, limit: DEFAULT_LIMIT }
-  if (options.paging) {
-    const sortBy = read('sort_by')?.toLowerCase()
-    if (sortBy !== undefined) {
-      if ((SORT_COLUMNS as readonly string[]).includes(sortBy)) paging.sort_by = sortBy as SortColumn
-      else errors.sort_by = 'Unknown sort column.'
-    }
-    const order = read('order')?.toLowerCase()
-    if (order !== undefined) {
-      if (order === 'asc' || order === 'desc') paging.order = order
-      else errors.order = 'Order must be ascending or descending.'
-    }
-    const page = read('page')
-    if (page !== undefined) {
-      const n = parseInteger(page, 1, MAX_PAGE)
-      if (n === undefined) errors.page = `Pages are numbered from 1 to ${MAX_PAGE.toLocaleString('en-GB')}.`
-      else paging.page = n
-    }
-    const limit = read('limit')
-    if (limit !== undefined) {
-      // Like the API, a page size above the maximum is clamped rather than refused.
-      const n = /^\d{1,9}$/.test(limit) ? Number(limit) : NaN
-      if (!Number.isInteger(n) || n < 1) errors.limit = `Page size must be from 1 to ${MAX_LIMIT}.`
-      else paging.limit = Math.min(n, MAX_LIMIT)
-    }
+/** Per-field messages from this request's problems and Fastify's validation result. */
+export function fieldErrors(request: FastifyRequest): Record<string, string> {
+  return { ...formErrors(request, FIELD_MESSAGES), ...problems.get(request)?.errors }
+}
+
+/**
+ * The validated query as the pages use it: the filter in canonical form, the paging (a page size
+ * above the maximum is clamped, as by the API) and the form's values and messages. Fields with an
+ * error are left out of the filter (the page shows the form and sends nothing while any remain).
+ */
+export function parsedQuery(request: FastifyRequest): ParsedQuery {
+  const errors = fieldErrors(request)
+  const query = (isRecord(request.query) ? request.query : {}) as ListQuery
+  const valid = <K extends keyof ListQuery>(key: K): ListQuery[K] | undefined => (errors[key] === undefined ? query[key] : undefined)
+  const filter = filterOf({
+    gender: valid('gender'),
+    age_group: valid('age_group'),
+    country_id: valid('country_id'),
+    min_age: valid('min_age'),
+    max_age: valid('max_age'),
+    min_gender_probability: valid('min_gender_probability'),
+    min_country_probability: valid('min_country_probability'),
+  })
+  const limit = valid('limit')
+  const paging: Paging = {
+    page: valid('page') ?? 1,
+    limit: limit === undefined ? DEFAULT_LIMIT : Math.min(limit, MAX_LIMIT),
   }
-  return { filter, paging, errors, values }
+  const sortBy = valid('sort_by')
+  const order = valid('order')
+  if (sortBy !== undefined) paging.sort_by = sortBy
+  if (order !== undefined) paging.order = order
+  return { filter, paging, errors, values: problems.get(request)?.values ?? {} }
+}
+
+export function hasErrors(parsed: ParsedQuery): boolean {
+  return Object.keys(parsed.errors).length > 0
+}
+
+/** An inverted age range is a valid query with no results (as in the API); the page says why. */
+export function invertedAgeRange(filter: ProfileFilter): boolean {
+  return filter.min_age !== undefined && filter.max_age !== undefined && filter.min_age > filter.max_age
 }
 
 /** The filter as API / link parameters, in the form's order. */
@@ -159,7 +215,7 @@ export function hasFilters(filter: ProfileFilter): boolean {
 }
 
 /** The order a click on a column header asks for: the other direction when it is the active column. */
-export function nextOrder(paging: Paging, column: SortColumn): 'asc' | 'desc' {
+export function nextOrder(paging: Paging, column: SortColumn): SortOrder {
   const active = paging.sort_by ?? 'created_at'
   const direction = paging.order ?? (paging.sort_by ? 'asc' : 'desc')
   if (active === column) return direction === 'asc' ? 'desc' : 'asc'
@@ -223,7 +279,10 @@ export function withoutField(filter: ProfileFilter, field: FilterField): Profile
   return copy
 }
 
-/** Page numbers to offer around the current one: first, last, and a window, with gaps as null. */
+/**
+ * Page numbers to offer around the current one: first, last, and a window, with gaps as null. A
+ * gap always stands for two pages or more: a single hidden page is shown instead.
+ */
 export function pageWindow(page: number, totalPages: number, radius = 2): (number | null)[] {
   if (totalPages <= 1) return []
   const pages = new Set<number>([1, totalPages])
@@ -231,7 +290,11 @@ export function pageWindow(page: number, totalPages: number, radius = 2): (numbe
   const sorted = [...pages].sort((a, b) => a - b)
   const out: (number | null)[] = []
   for (let i = 0; i < sorted.length; i++) {
-    if (i > 0 && sorted[i] - sorted[i - 1] > 1) out.push(null)
+    if (i > 0) {
+      const gap = sorted[i] - sorted[i - 1]
+      if (gap === 2) out.push(sorted[i] - 1)
+      else if (gap > 2) out.push(null)
+    }
     out.push(sorted[i])
   }
   return out

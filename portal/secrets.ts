@@ -1,53 +1,46 @@
-import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto'
+import { deriveKey, seal, unseal } from '../platform/crypto.ts'
 
-/** What a sealed value is for; each purpose has its own key, so a value cannot be replayed as another. */
+/** What a sealed value is for; each purpose has its own key and is bound in as associated data. */
 export type SealPurpose = 'api-token' | 'login-attempt' | 'flash'
 
-const IV_BYTES = 12
-const TAG_BYTES = 16
+const PURPOSES: readonly SealPurpose[] = ['api-token', 'login-attempt', 'flash']
+/** Longer than any cookie the portal sets: refused before it is decoded. */
+const MAX_COOKIE_LENGTH = 8192
 
 /**
- * AES-256-GCM with one key per purpose, derived (HKDF-SHA256) from the portal's session key.
- * GCM authenticates as well as encrypts: a tampered or foreign value fails to open.
- * Layout of a sealed value: iv (12) | tag (16) | ciphertext.
+ * The portal's secrets at rest (API tokens in the session row) and in cookies (the login attempt,
+ * flash messages), sealed with platform/crypto.ts under one key per purpose, derived from the
+ * portal's session key. A value in any other format (an older one, another key) does not open:
+ * callers treat it as absent, which for a session means signed out.
  */
 export class SecretBox {
   private readonly keys: Record<SealPurpose, Buffer>
 
   constructor(masterKey: Buffer) {
     if (masterKey.length !== 32) throw new Error('the session key must be 32 bytes')
-    const derive = (purpose: SealPurpose) =>
-      Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), `insighta-portal:${purpose}`, 32))
-    this.keys = { 'api-token': derive('api-token'), 'login-attempt': derive('login-attempt'), flash: derive('flash') }
+    const derive = (purpose: SealPurpose) => deriveKey(masterKey, '', `insighta-portal:${purpose}`)
+    this.keys = Object.fromEntries(PURPOSES.map((p) => [p, derive(p)])) as Record<SealPurpose, Buffer>
   }
 
+  /** For a bytea column. */
   seal(purpose: SealPurpose, plaintext: string): Buffer {
-    const iv = randomBytes(IV_BYTES)
-    const cipher = createCipheriv('aes-256-gcm', this.keys[purpose], iv)
-    const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()])
-    return Buffer.concat([iv, cipher.getAuthTag(), body])
+    return Buffer.from(seal(this.keys[purpose], plaintext, purpose), 'utf8')
   }
 
   /** The plaintext, or undefined when the value was not sealed by this key for this purpose. */
   open(purpose: SealPurpose, sealed: Buffer): string | undefined {
-    if (sealed.length < IV_BYTES + TAG_BYTES) return undefined
-    try {
-      const decipher = createDecipheriv('aes-256-gcm', this.keys[purpose], sealed.subarray(0, IV_BYTES))
-      decipher.setAuthTag(sealed.subarray(IV_BYTES, IV_BYTES + TAG_BYTES))
-      return Buffer.concat([decipher.update(sealed.subarray(IV_BYTES + TAG_BYTES)), decipher.final()]).toString('utf8')
-    } catch {
-      return undefined
-    }
+    if (sealed.length > MAX_COOKIE_LENGTH) return undefined
+    return unseal(this.keys[purpose], sealed.toString('utf8'), purpose)
   }
 
   /** A sealed JSON value as a cookie-safe string. */
   sealJson(purpose: SealPurpose, value: unknown): string {
-    return this.seal(purpose, JSON.stringify(value)).toString('base64url')
+    return seal(this.keys[purpose], JSON.stringify(value), purpose)
   }
 
   openJson(purpose: SealPurpose, cookie: string | undefined): unknown {
-    if (!cookie || cookie.length > 8192 || !/^[A-Za-z0-9_-]+$/.test(cookie)) return undefined
-    const text = this.open(purpose, Buffer.from(cookie, 'base64url'))
+    if (!cookie || cookie.length > MAX_COOKIE_LENGTH) return undefined
+    const text = unseal(this.keys[purpose], cookie, purpose)
     if (text === undefined) return undefined
     try {
       return JSON.parse(text) as unknown
@@ -55,24 +48,4 @@ export class SecretBox {
       return undefined
     }
   }
-}
-
-/** A new random value of `bytes` bytes, base64url. */
-export function randomToken(bytes = 32): string {
-  return randomBytes(bytes).toString('base64url')
-}
-
-export function sha256Hex(value: string): string {
-  return createHash('sha256').update(value).digest('hex')
-}
-
-export function pkceChallenge(verifier: string): string {
-  return createHash('sha256').update(verifier).digest('base64url')
-}
-
-/** Constant-time string comparison (different lengths are simply unequal). */
-export function safeEqual(a: string, b: string): boolean {
-  const x = Buffer.from(a)
-  const y = Buffer.from(b)
-  return x.length === y.length && timingSafeEqual(x, y)
 }

@@ -43,7 +43,7 @@ const COLUMNS: { key: string; label: string; numeric: boolean; sortable?: SortCo
  * `base` holds the parameters every link keeps (the filters, or the search's q); sorting and paging
  * are added here, page and limit last.
  */
-export function tableModel(path: string, base: Query, paging: Paging, envelope: ListEnvelope<Profile>): TableModel {
+export function tableModel(path: string, base: Query, paging: Paging, envelope: ListEnvelope): TableModel {
   const limitParam = envelope.limit !== DEFAULT_LIMIT ? envelope.limit : undefined
   const sorted = { sort_by: paging.sort_by, order: paging.order }
   const pageHref = (page: number) => href(path, { ...base, ...sorted, page: page > 1 ? page : undefined, limit: limitParam })

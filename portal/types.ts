@@ -1,7 +1,7 @@
 import type { ApiClient, CallContext } from './api-client.ts'
 import type { PortalConfig } from './config.ts'
 import type { SecretBox } from './secrets.ts'
-import type { PortalSession, SessionStore } from './sessions.ts'
+import type { PortalSession, SessionStore } from './session-store.ts'
 
 /** Who may open a portal route: anyone, any signed-in user, or admins only. */
 export type PortalAccess = 'public' | 'user' | 'admin'
@@ -32,8 +32,6 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** the signed-in visitor's session, or null */
     portalSession: PortalSession | null
-    /** this response's CSP nonce */
-    cspNonce: string
     /**
      * Runs an API call as the signed-in user: a fresh access token (refreshed transparently), the
      * end user's address and this request's id. A 401 forces one refresh and one retry (unless

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto'
 import { createDb } from '../db/index.ts'
 import { ApiClient, type TokenPair } from '../portal/api-client.ts'
 import { SecretBox } from '../portal/secrets.ts'
-import { SessionStore } from '../portal/sessions.ts'
+import { SessionStore } from '../portal/session-store.ts'
 import { BENCH_DATABASE_URL, ensureProfiles, load, machineLine, startChild, type ChildApp } from './bench-support.ts'
 
 const TARGET_P99_MS = 50

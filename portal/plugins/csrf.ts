@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { csrfRejected } from '../errors.ts'
-import { safeEqual } from '../secrets.ts'
+import { safeEqual } from '../../platform/crypto.ts'
 
 const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS'])
 
@@ -35,25 +35,28 @@ export function csrfTokenMatches(request: FastifyRequest, given: unknown): boole
  * form sends as the first field, before it reads the file. Requests without a session (only the
  * public sign-in routes get this far) must carry a positive same-origin signal.
  */
-export default fp(async function csrf(app: FastifyInstance) {
-  const publicOrigin = new URL(app.portal.config.publicUrl).origin
+export default fp(
+    async function csrf(app: FastifyInstance) {
+    const publicOrigin = new URL(app.portal.config.publicUrl).origin
 
-  app.addHook('onRequest', async (request) => {
-    if (SAFE_METHODS.has(request.method)) return
-    const site = requestSite(request, publicOrigin)
-    if (site === 'cross') throw csrfRejected()
-    if (site === 'unknown' && !request.portalSession) throw csrfRejected()
-  })
+    app.addHook('onRequest', async (request) => {
+      if (SAFE_METHODS.has(request.method)) return
+      const site = requestSite(request, publicOrigin)
+      if (site === 'cross') throw csrfRejected()
+      if (site === 'unknown' && !request.portalSession) throw csrfRejected()
+    })
 
-  app.addHook('preHandler', async (request) => {
-    if (SAFE_METHODS.has(request.method) || !request.portalSession) return
-    const header = request.headers[CSRF_HEADER]
-    if (header !== undefined) {
-      if (!csrfTokenMatches(request, header)) throw csrfRejected()
-      return
-    }
-    if (request.routeOptions.config.portalCsrf === 'in-handler' && request.isMultipart()) return
-    const body = request.body as Record<string, unknown> | undefined
-    if (!csrfTokenMatches(request, body?.[CSRF_FIELD])) throw csrfRejected()
-  })
-})
+    app.addHook('preHandler', async (request) => {
+      if (SAFE_METHODS.has(request.method) || !request.portalSession) return
+      const header = request.headers[CSRF_HEADER]
+      if (header !== undefined) {
+        if (!csrfTokenMatches(request, header)) throw csrfRejected()
+        return
+      }
+      if (request.routeOptions.config.portalCsrf === 'in-handler' && request.isMultipart()) return
+      const body = request.body as Record<string, unknown> | undefined
+      if (!csrfTokenMatches(request, body?.[CSRF_FIELD])) throw csrfRejected()
+    })
+  },
+  { name: 'portal-csrf', dependencies: ['portal-session'], decorators: { fastify: ['portal'] } },
+)

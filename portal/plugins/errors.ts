@@ -4,7 +4,7 @@ import { ApiResponseError, ApiUnavailableError } from '../api-client.ts'
 import { cookieOptions } from '../cookies.ts'
 import { PageError } from '../errors.ts'
 import { href } from '../format.ts'
-import { SessionExpiredError } from '../sessions.ts'
+import { SessionExpiredError } from '../errors.ts'
 import { returnPathOf } from './session.ts'
 
 const HEADINGS: Record<number, string> = {
@@ -37,52 +37,55 @@ async function errorPage(request: FastifyRequest, reply: FastifyReply, status: n
  * session (with a message, never an error page), and generic text for anything unexpected (the
  * details go to the log with the request id, which the page shows).
  */
-export default fp(async function errors(app: FastifyInstance) {
-  const { config, cookieNames } = app.portal
+export default fp(
+    async function errors(app: FastifyInstance) {
+    const { config, cookieNames } = app.portal
 
-  app.setNotFoundHandler(async (request, reply) => errorPage(request, reply, 404, 'There is nothing at this address. Check the link, or start again from the dashboard.'))
+    app.setNotFoundHandler(async (request, reply) => errorPage(request, reply, 404, 'There is nothing at this address. Check the link, or start again from the dashboard.'))
 
-  app.setErrorHandler(async (error: FastifyError | Error, request, reply) => {
-    if (error instanceof SessionExpiredError) {
-      reply.clearCookie(cookieNames.session, cookieOptions(config.secure))
-      if (error.reason !== 'required') reply.flash('error', error.message)
-      const next = returnPathOf(request)
-      const login = href('/login', { next: next && next !== '/' ? next : undefined })
-      if (wantsJson(request)) return reply.code(401).send({ status: 'error', message: error.message, redirect: login })
-      return reply.redirect(login, 303)
-    }
-    if (error instanceof PageError) return errorPage(request, reply, error.statusCode, error.message)
-    if (error instanceof ApiResponseError) {
-      if (error.status === 429) {
-        if (error.retryAfter) reply.header('retry-after', error.retryAfter)
-        const wait = error.retryAfter && /^\d+$/.test(error.retryAfter) ? ` Try again in ${error.retryAfter} seconds.` : ' Try again shortly.'
-        return errorPage(request, reply, 429, `You have made too many requests.${wait}`)
+    app.setErrorHandler(async (error: FastifyError | Error, request, reply) => {
+      if (error instanceof SessionExpiredError) {
+        reply.clearCookie(cookieNames.session, cookieOptions(config.secure))
+        if (error.reason !== 'required') reply.flash('error', error.message)
+        const next = returnPathOf(request)
+        const login = href('/login', { next: next && next !== '/' ? next : undefined })
+        if (wantsJson(request)) return reply.code(401).send({ status: 'error', message: error.message, redirect: login })
+        return reply.redirect(login, 303)
       }
-      if (error.status === 403 || error.status === 404 || error.status === 413) return errorPage(request, reply, error.status, error.message)
-      if (error.status >= 400 && error.status < 500) return errorPage(request, reply, 400, error.message)
-      request.log.error({ reqId: request.id, apiStatus: error.status }, 'the API failed')
-      return errorPage(request, reply, 502, `The data service could not complete the request. Please try again. (Reference: ${request.id})`)
-    }
-    if (error instanceof ApiUnavailableError) {
-      if (error.aborted) {
-        // The browser left before the API answered: nobody to show a page to, nothing went wrong.
-        request.log.info({ reqId: request.id }, 'client went away during an API call')
-        return reply.code(499).send()
+      if (error instanceof PageError) return errorPage(request, reply, error.statusCode, error.message)
+      if (error instanceof ApiResponseError) {
+        if (error.status === 429) {
+          if (error.retryAfter) reply.header('retry-after', error.retryAfter)
+          const wait = error.retryAfter && /^\d+$/.test(error.retryAfter) ? ` Try again in ${error.retryAfter} seconds.` : ' Try again shortly.'
+          return errorPage(request, reply, 429, `You have made too many requests.${wait}`)
+        }
+        if (error.status === 403 || error.status === 404 || error.status === 413) return errorPage(request, reply, error.status, error.message)
+        if (error.status >= 400 && error.status < 500) return errorPage(request, reply, 400, error.message)
+        request.log.error({ reqId: request.id, apiStatus: error.status }, 'the API failed')
+        return errorPage(request, reply, 502, `The data service could not complete the request. Please try again. (Reference: ${request.id})`)
       }
-      request.log.error({ reqId: request.id, err: error }, 'the API is unavailable')
-      return errorPage(request, reply, 503, `The data service cannot be reached right now. Please try again in a minute. (Reference: ${request.id})`)
-    }
-    const fe = error as FastifyError
-    switch (fe.code) {
-      case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      case 'FST_REQ_FILE_TOO_LARGE':
-        return errorPage(request, reply, 413, 'The form or file you sent is larger than the portal accepts.')
-      case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-        return errorPage(request, reply, 415, 'The portal does not accept that kind of form submission.')
-    }
-    const status = fe.statusCode ?? 500
-    if (status >= 400 && status < 500) return errorPage(request, reply, status === 405 ? 405 : 400, 'The request could not be understood.')
-    request.log.error({ reqId: request.id, err: error }, 'unhandled error')
-    return errorPage(request, reply, 500, `An unexpected error occurred. Please try again. (Reference: ${request.id})`)
-  })
-})
+      if (error instanceof ApiUnavailableError) {
+        if (error.aborted) {
+          // The browser left before the API answered: nobody to show a page to, nothing went wrong.
+          request.log.info({ reqId: request.id }, 'client went away during an API call')
+          return reply.code(499).send()
+        }
+        request.log.error({ reqId: request.id, err: error }, 'the API is unavailable')
+        return errorPage(request, reply, 503, `The data service cannot be reached right now. Please try again in a minute. (Reference: ${request.id})`)
+      }
+      const fe = error as FastifyError
+      switch (fe.code) {
+        case 'FST_ERR_CTP_BODY_TOO_LARGE':
+        case 'FST_REQ_FILE_TOO_LARGE':
+          return errorPage(request, reply, 413, 'The form or file you sent is larger than the portal accepts.')
+        case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+          return errorPage(request, reply, 415, 'The portal does not accept that kind of form submission.')
+      }
+      const status = fe.statusCode ?? 500
+      if (status >= 400 && status < 500) return errorPage(request, reply, status === 405 ? 405 : 400, 'The request could not be understood.')
+      request.log.error({ reqId: request.id, err: error }, 'unhandled error')
+      return errorPage(request, reply, 500, `An unexpected error occurred. Please try again. (Reference: ${request.id})`)
+    })
+  },
+  { name: 'portal-errors', dependencies: ['portal-view'], decorators: { fastify: ['portal'] } },
+)

@@ -6,6 +6,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { cookieOptions } from '../cookies.ts'
 import { formatters } from '../format.ts'
+import { navModel } from '../nav.ts'
 import type { Flash, FlashKind } from '../types.ts'
 
 export const VIEWS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'views')
@@ -23,49 +24,57 @@ function isFlash(value: unknown): value is Flash {
  * Templates see their data as `it` (no `with`): a missing variable is an error, never a silent
  * lookup on the global object.
  */
-export default fp(async function viewPlugin(app: FastifyInstance) {
-  const { config, box, cookieNames } = app.portal
-  await app.register(view, {
-    engine: { ejs },
-    root: VIEWS_DIR,
-    production: true,
-    options: { cache: true, localsName: 'it', _with: false, strict: true, root: VIEWS_DIR, rmWhitespace: true },
-  })
+export default fp(
+  async function viewPlugin(app: FastifyInstance) {
+    const { config, box, cookieNames } = app.portal
+    await app.register(view, {
+      engine: { ejs },
+      root: VIEWS_DIR,
+      production: true,
+      // every page is rendered inside the one layout, which receives it as `it.body`
+      layout: 'layouts/main.ejs',
+      options: { cache: true, localsName: 'it', _with: false, strict: true, root: VIEWS_DIR, rmWhitespace: true },
+    })
 
-  /** Reads and clears the flash cookie. */
-  function takeFlash(request: FastifyRequest, reply: FastifyReply): Flash | undefined {
-    const raw = request.cookies[cookieNames.flash]
-    if (raw === undefined) return undefined
-    reply.clearCookie(cookieNames.flash, cookieOptions(config.secure))
-    const value = box.openJson('flash', raw)
-    return isFlash(value) ? value : undefined
-  }
+    /** Reads and clears the flash cookie. */
+    function takeFlash(request: FastifyRequest, reply: FastifyReply): Flash | undefined {
+      const raw = request.cookies[cookieNames.flash]
+      if (raw === undefined) return undefined
+      reply.clearCookie(cookieNames.flash, cookieOptions(config.secure))
+      const value = box.openJson('flash', raw)
+      return isFlash(value) ? value : undefined
+    }
 
-  app.decorateReply('flash', function flash(this: FastifyReply, kind: FlashKind, text: string, data?: Record<string, unknown>) {
-    const value: Flash = data ? { kind, text, data } : { kind, text }
-    return this.setCookie(cookieNames.flash, box.sealJson('flash', value), cookieOptions(config.secure, 300))
-  })
+    app.decorateReply('flash', function flash(this: FastifyReply, kind: FlashKind, text: string, data?: Record<string, unknown>) {
+      const value: Flash = data ? { kind, text, data } : { kind, text }
+      return this.setCookie(cookieNames.flash, box.sealJson('flash', value), cookieOptions(config.secure, 300))
+    })
 
-  app.decorateReply(
-    'renderPage',
-    async function renderPage(this: FastifyReply, name: string, data: Record<string, unknown> = {}, status = 200) {
-      const request = this.request
-      const session = request.portalSession
-      const user = session?.user ?? null
-      const html = await this.viewAsync(`pages/${name}.ejs`, {
-        title: 'Insighta Labs+',
-        nonce: request.cspNonce,
-        user,
-        isAdmin: user?.role === 'admin',
-        csrfToken: session?.csrfToken ?? '',
-        flash: takeFlash(request, this),
-        currentPath: request.url.split('?')[0],
-        requestId: request.id,
-        f: formatters,
-        ...data,
-      })
-      // Pages show personal data: never cached by a shared cache, nor by the browser for "back" after logout.
-      return this.code(status).type('text/html; charset=utf-8').header('cache-control', 'no-store').send(html)
-    },
-  )
-})
+    app.decorateReply(
+      'renderPage',
+      async function renderPage(this: FastifyReply, name: string, data: Record<string, unknown> = {}, status = 200) {
+        const request = this.request
+        const session = request.portalSession
+        const user = session?.user ?? null
+        const currentPath = request.url.split('?')[0]
+        const html = await this.viewAsync(`pages/${name}.ejs`, {
+          title: 'Insighta Labs+',
+          nonce: this.cspNonce.script,
+          nav: navModel(user, currentPath),
+          refreshTo: undefined,
+          user,
+          isAdmin: user?.role === 'admin',
+          csrfToken: session?.csrfToken ?? '',
+          flash: takeFlash(request, this),
+          currentPath,
+          requestId: request.id,
+          f: formatters,
+          ...data,
+        })
+        // Pages show personal data: never cached by a shared cache, nor by the browser for "back" after logout.
+        return this.code(status).type('text/html; charset=utf-8').header('cache-control', 'no-store').send(html)
+      },
+    )
+  },
+  { name: 'portal-view', dependencies: ['@fastify/cookie'], decorators: { fastify: ['portal'] } },
+)

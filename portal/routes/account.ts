@@ -1,11 +1,15 @@
-import type { FastifyInstance } from 'fastify'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
 import { ApiResponseError, type ApiSession } from '../api-client.ts'
 import { cookieOptions } from '../cookies.ts'
 import { notFound } from '../errors.ts'
 import { deviceLabel } from '../format.ts'
+import { CsrfField, failedIn } from '../forms.ts'
 import { unverifiedClaims } from '../jwt.ts'
 
-const SESSION_ID = /^[A-Za-z0-9_-]{1,100}$/
+const RevokeParamsSchema = Type.Object({ id: Type.String({ pattern: '^[A-Za-z0-9_-]{1,100}$' }) })
+/** `current` marks this browser's own row (the API's `current` flag). */
+const RevokeBodySchema = Type.Object({ current: Type.Optional(Type.Literal('1')), ...CsrfField })
 
 /** "Portal", "CLI" or the client id, for the sessions table. */
 function clientLabel(session: ApiSession, portalClientId: string): string {
@@ -15,7 +19,7 @@ function clientLabel(session: ApiSession, portalClientId: string): string {
   return client || 'Unknown'
 }
 
-export default async function accountRoutes(app: FastifyInstance) {
+const accountRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { config, sessions, cookieNames } = app.portal
 
   app.get('/account', async (request, reply) => {
@@ -43,11 +47,11 @@ export default async function accountRoutes(app: FastifyInstance) {
     return reply.renderPage('account', { title: 'Your account — Insighta Labs+', me, sessions: rows, sessionsAvailable: list !== null })
   })
 
-  app.post('/account/sessions/:id/revoke', async (request, reply) => {
-    const id = (request.params as { id?: unknown }).id
-    if (typeof id !== 'string' || !SESSION_ID.test(id)) throw notFound('session')
-    // The page marks this browser's row (the API's `current` flag); the token's sid says the same.
-    const markedCurrent = (request.body as Record<string, unknown> | undefined)?.current === '1'
+  app.post('/account/sessions/:id/revoke', { attachValidation: true, schema: { params: RevokeParamsSchema, body: RevokeBodySchema } }, async (request, reply) => {
+    if (failedIn(request, 'params')) throw notFound('session')
+    const id = request.params.id
+    // The page marks this browser's row; the token's sid says the same (a bad mark is ignored).
+    const markedCurrent = !request.validationError && request.body.current === '1'
     const isCurrent = await request.callApi(async (api, ctx) => {
       await api.revokeSession(id, ctx)
       return markedCurrent || unverifiedClaims(ctx.token ?? '').sid === id
@@ -83,3 +87,5 @@ export default async function accountRoutes(app: FastifyInstance) {
     return reply.redirect('/login?signed_out=everywhere', 303)
   })
 }
+
+export default accountRoutes

@@ -1,8 +1,11 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyReply } from 'fastify'
+import { Type } from 'typebox'
 import { ApiResponseError, ApiUnavailableError } from '../api-client.ts'
 import { cookieOptions } from '../cookies.ts'
 import { href } from '../format.ts'
-import { pkceChallenge, randomToken, safeEqual } from '../secrets.ts'
+import { CsrfField, schemaProblems } from '../forms.ts'
+import { randomToken, s256Challenge, safeEqual } from '../../platform/crypto.ts'
 
 /** How long a visitor has to finish signing in at GitHub. */
 const LOGIN_ATTEMPT_SECONDS = 600
@@ -33,7 +36,22 @@ const SIGNED_OUT_MESSAGES: Record<string, string> = {
   everywhere: 'You have signed out on every device.',
 }
 
-export default async function authRoutes(app: FastifyInstance) {
+/** A return path is checked by safeNext (a bad one becomes "/"), so its schema is only a size bound. */
+const NextField = Type.Optional(Type.String({ maxLength: 2000 }))
+const LoginQuerySchema = Type.Object({ next: NextField, signed_out: Type.Optional(Type.String({ maxLength: 20 })) }, { additionalProperties: true })
+const LoginBodySchema = Type.Object({ next: NextField, ...CsrfField })
+/** What the API sends back: a one-time code and our state, or an OAuth error. */
+const CallbackQuerySchema = Type.Object(
+  {
+    code: Type.Optional(Type.String({ minLength: 1, maxLength: 1000 })),
+    state: Type.Optional(Type.String({ maxLength: 1000 })),
+    error: Type.Optional(Type.String({ maxLength: 200 })),
+    error_description: Type.Optional(Type.String({ maxLength: 1000 })),
+  },
+  { additionalProperties: true },
+)
+
+const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { config, api, sessions, box, cookieNames, now } = app.portal
   const redirectUri = `${config.publicUrl}/auth/callback`
 
@@ -42,8 +60,8 @@ export default async function authRoutes(app: FastifyInstance) {
     return reply.redirect('/login', 303)
   }
 
-  app.get('/login', { config: { portalAccess: 'public' } }, async (request, reply) => {
-    const query = request.query as Record<string, unknown>
+  app.get('/login', { config: { portalAccess: 'public' }, attachValidation: true, schema: { querystring: LoginQuerySchema } }, async (request, reply) => {
+    const query = request.validationError ? {} : request.query
     const next = safeNext(query.next)
     if (request.portalSession) return reply.redirect(next, 303)
     const signedOut = typeof query.signed_out === 'string' ? SIGNED_OUT_MESSAGES[query.signed_out] : undefined
@@ -51,8 +69,8 @@ export default async function authRoutes(app: FastifyInstance) {
   })
 
   // Starting a sign-in is a POST: it sets the login-attempt cookie and leaves for the API.
-  app.post('/auth/login', { config: { portalAccess: 'public' } }, async (request, reply) => {
-    const body = (request.body ?? {}) as Record<string, unknown>
+  app.post('/auth/login', { config: { portalAccess: 'public' }, attachValidation: true, schema: { body: LoginBodySchema } }, async (request, reply) => {
+    const body = request.validationError ? {} : request.body
     const attempt: LoginAttempt = {
       state: randomToken(32),
       verifier: randomToken(48),
@@ -64,29 +82,29 @@ export default async function authRoutes(app: FastifyInstance) {
       client_id: config.clientId,
       redirect_uri: redirectUri,
       state: attempt.state,
-      code_challenge: pkceChallenge(attempt.verifier),
+      code_challenge: s256Challenge(attempt.verifier),
       code_challenge_method: 'S256',
     })
     // An interstitial page, not a 303: CSP form-action ('self') also governs the redirects that
     // follow a form submission, and the API sends the browser on to GitHub, another origin.
-    return reply.renderPage('login-continue', { title: 'Continuing to GitHub — Insighta Labs+', target })
+    return reply.renderPage('login-continue', { title: 'Continuing to GitHub — Insighta Labs+', target, refreshTo: target })
   })
 
-  app.get('/auth/callback', { config: { portalAccess: 'public' } }, async (request: FastifyRequest, reply) => {
-    const query = request.query as Record<string, unknown>
+  app.get('/auth/callback', { config: { portalAccess: 'public' }, attachValidation: true, schema: { querystring: CallbackQuerySchema } }, async (request, reply) => {
+    const bad = new Set(schemaProblems(request).map((p) => p.field))
+    const query = request.query
     const attempt = box.openJson('login-attempt', request.cookies[cookieNames.login])
     reply.clearCookie(cookieNames.login, cookieOptions(config.secure))
-    if (typeof query.error === 'string') {
+    if (typeof query.error === 'string' || bad.has('error')) {
       return toLogin(reply, 'info', query.error === 'access_denied' ? 'Sign-in was cancelled.' : 'Sign-in did not complete. Please try again.')
     }
-    const code = typeof query.code === 'string' ? query.code : ''
-    const state = typeof query.state === 'string' ? query.state : ''
+    const code = !bad.has('code') && typeof query.code === 'string' ? query.code : ''
+    const state = !bad.has('state') && typeof query.state === 'string' ? query.state : ''
     // Login CSRF: only the browser that started this attempt holds the state that matches.
     if (
       !isLoginAttempt(attempt) ||
       attempt.expiresAt < now().getTime() ||
       code === '' ||
-      code.length > 1000 ||
       !safeEqual(state, attempt.state)
     ) {
       return toLogin(reply, 'error', 'That sign-in link has expired or was not started in this browser. Please try again.')
@@ -120,3 +138,5 @@ export default async function authRoutes(app: FastifyInstance) {
     return reply.redirect('/login?signed_out=1', 303)
   })
 }
+
+export default authRoutes

@@ -5,7 +5,7 @@ import { csrfRejected, PageError } from '../errors.ts'
 import { CSRF_FIELD, CSRF_HEADER, csrfTokenMatches } from '../plugins/csrf.ts'
 import { wantsJson } from '../plugins/errors.ts'
 import { formatBytes } from '../format.ts'
-import { randomToken } from '../secrets.ts'
+import { randomToken } from '../../platform/crypto.ts'
 
 export const REASON_LABELS: Record<ReasonKey, string> = {
   duplicate_name: 'Name already exists',

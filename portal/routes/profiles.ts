@@ -1,36 +1,61 @@
-import type { FastifyInstance, FastifyReply } from 'fastify'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { Type } from 'typebox'
+import { UUID_PATTERN } from '../../contract/ids.ts'
 import { AGE_GROUPS } from '../../contract/profile-filter.ts'
+import { MAX_NAME_LENGTH } from '../../contract/profile.ts'
 import { ApiResponseError } from '../api-client.ts'
 import { notFound, PageError } from '../errors.ts'
-import { COUNTRY_OPTIONS, filterParams, hasFilters, PAGE_SIZES, parseListQuery, sortParams, type ParsedQuery } from '../filters.ts'
+import {
+  COUNTRY_OPTIONS,
+  filterParams,
+  hasErrors,
+  hasFilters,
+  invertedAgeRange,
+  PAGE_SIZES,
+  parsedQuery,
+  profileQueryHook,
+  ProfilesQuerySchema,
+  sortParams,
+  type ParsedQuery,
+} from '../filters.ts'
+import { CsrfField, failedIn, formErrors, REQUIRED_TEXT_PATTERN } from '../forms.ts'
 import { href } from '../format.ts'
 import { tableModel } from '../table.ts'
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
-const MAX_NAME_LENGTH = 200
 
 /** What every filter form needs to render. */
 export function filterFormModel(parsed: ParsedQuery) {
   return { values: parsed.values, errors: parsed.errors, countries: COUNTRY_OPTIONS, ageGroups: AGE_GROUPS, pageSizes: PAGE_SIZES }
 }
 
-function profileId(params: unknown): string {
-  const id = (params as { id?: unknown }).id
-  if (typeof id !== 'string' || !UUID.test(id)) throw notFound('profile')
-  return id.toLowerCase()
+const ProfileParamsSchema = Type.Object({ id: Type.String({ pattern: UUID_PATTERN }) })
+
+const CreateBodySchema = Type.Object({
+  // not trimmed yet: a little room for the spaces a trim removes; the API has the final word
+  name: Type.String({ maxLength: MAX_NAME_LENGTH + 20, pattern: REQUIRED_TEXT_PATTERN }),
+  ...CsrfField,
+})
+
+const DeleteBodySchema = Type.Object({
+  name: Type.Optional(Type.String({ maxLength: MAX_NAME_LENGTH + 20 })),
+  ...CsrfField,
+})
+
+const NAME_MESSAGES = {
+  name: (keyword: string) =>
+    keyword === 'maxLength' ? `A name can be at most ${MAX_NAME_LENGTH} characters.`
+    : keyword === 'pattern' ? 'Enter a name to create a profile (letters, not control characters).'
+    : 'Enter a name to create a profile.',
 }
 
-function formField(body: unknown, key: string): string {
-  const value = typeof body === 'object' && body !== null ? (body as Record<string, unknown>)[key] : undefined
-  return typeof value === 'string' ? value : ''
-}
+const profileRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const listRoute = { preValidation: profileQueryHook, attachValidation: true, schema: { querystring: ProfilesQuerySchema } }
 
-export default async function profileRoutes(app: FastifyInstance) {
-  app.get('/profiles', async (request, reply) => {
-    const parsed = parseListQuery(request.query)
+  app.get('/profiles', listRoute, async (request, reply) => {
+    const parsed = parsedQuery(request)
     const form = filterFormModel(parsed)
     const title = 'Profiles — Insighta Labs+'
-    if (Object.keys(parsed.errors).length > 0) return reply.renderPage('profiles', { title, form, table: null, exportHref: null, filtered: true }, 422)
+    if (hasErrors(parsed)) return reply.renderPage('profiles', { title, form, table: null, exportHref: null, filtered: true }, 422)
     const envelope = await request.callApi((api, ctx) =>
       api.listProfiles({ ...filterParams(parsed.filter), ...sortParams(parsed.paging), page: parsed.paging.page, limit: parsed.paging.limit }, ctx),
     )
@@ -42,13 +67,14 @@ export default async function profileRoutes(app: FastifyInstance) {
       exportHref: href('/profiles/export', { ...base, ...sortParams(parsed.paging) }),
       dashboardHref: href('/', base),
       filtered: hasFilters(parsed.filter),
+      inverted: invertedAgeRange(parsed.filter),
     })
   })
 
   // The CSV streams from the API through the portal to the browser, chunk by chunk: never buffered.
-  app.get('/profiles/export', async (request, reply: FastifyReply) => {
-    const parsed = parseListQuery(request.query)
-    if (Object.keys(parsed.errors).length > 0) throw new PageError(422, 'The export filters are not valid. Go back to the profiles page and check them.')
+  app.get('/profiles/export', listRoute, async (request, reply: FastifyReply) => {
+    const parsed = parsedQuery(request)
+    if (hasErrors(parsed)) throw new PageError(422, 'The export filters are not valid. Go back to the profiles page and check them.')
     const answer = await request.callApi((api, ctx) => api.exportProfiles({ ...filterParams(parsed.filter), ...sortParams(parsed.paging) }, ctx))
     const stream = answer.body
     stream.once('close', answer.done)
@@ -59,18 +85,22 @@ export default async function profileRoutes(app: FastifyInstance) {
     return reply.send(stream)
   })
 
-  app.get('/profiles/new', { config: { portalAccess: 'admin' } }, async (_request, reply) => {
-    return reply.renderPage('profile-new', { title: 'New profile — Insighta Labs+', maxNameLength: MAX_NAME_LENGTH })
-  })
+  const newProfilePage = (reply: FastifyReply, extra: { name?: string; errors?: Record<string, string> } = {}, status = 200) =>
+    reply.renderPage('profile-new', { title: 'New profile — Insighta Labs+', maxNameLength: MAX_NAME_LENGTH, name: extra.name, errors: extra.errors ?? {} }, status)
 
-  app.post('/profiles', { config: { portalAccess: 'admin' } }, async (request, reply) => {
-    const name = formField(request.body, 'name').trim()
+  app.get('/profiles/new', { config: { portalAccess: 'admin' } }, async (_request, reply) => newProfilePage(reply))
+
+  app.post('/profiles', { config: { portalAccess: 'admin' }, attachValidation: true, schema: { body: CreateBodySchema } }, async (request, reply) => {
+    const given = typeof request.body?.name === 'string' ? request.body.name : ''
+    if (request.validationError) {
+      return newProfilePage(reply, { name: given.slice(0, MAX_NAME_LENGTH + 20), errors: formErrors(request, NAME_MESSAGES) }, 422)
+    }
+    const name = request.body.name.trim()
+    if (name.length > MAX_NAME_LENGTH) return newProfilePage(reply, { name, errors: { name: NAME_MESSAGES.name('maxLength') } }, 422)
     const retry = (text: string) => {
-      reply.flash('error', text, { name: name.slice(0, MAX_NAME_LENGTH + 50) })
+      reply.flash('error', text, { name })
       return reply.redirect('/profiles/new', 303)
     }
-    if (name === '') return retry('Enter a name to create a profile.')
-    if (name.length > MAX_NAME_LENGTH) return retry(`A name can be at most ${MAX_NAME_LENGTH} characters.`)
     try {
       const { created, profile } = await request.callApi((api, ctx) => api.createProfile(name, ctx))
       if (created) reply.flash('success', `Created the profile “${profile.name}”.`)
@@ -85,37 +115,48 @@ export default async function profileRoutes(app: FastifyInstance) {
     }
   })
 
-  app.get('/profiles/:id', async (request, reply) => {
-    const id = profileId(request.params)
-    const profile = await request.callApi((api, ctx) => api.getProfile(id, ctx)).catch((error: unknown) => {
+  const withProfile = { attachValidation: true, schema: { params: ProfileParamsSchema } }
+
+  async function findProfile(id: string, request: FastifyRequest) {
+    return request.callApi((api, ctx) => api.getProfile(id, ctx)).catch((error: unknown) => {
       if (error instanceof ApiResponseError && error.status === 404) throw notFound('profile')
       throw error
     })
+  }
+
+  app.get('/profiles/:id', withProfile, async (request, reply) => {
+    if (failedIn(request, 'params')) throw notFound('profile')
+    const profile = await findProfile(request.params.id.toLowerCase(), request)
     return reply.renderPage('profile', { title: `${profile.name} — Insighta Labs+`, profile })
   })
 
-  app.get('/profiles/:id/delete', { config: { portalAccess: 'admin' } }, async (request, reply) => {
-    const id = profileId(request.params)
-    const profile = await request.callApi((api, ctx) => api.getProfile(id, ctx)).catch((error: unknown) => {
-      if (error instanceof ApiResponseError && error.status === 404) throw notFound('profile')
-      throw error
-    })
+  app.get('/profiles/:id/delete', { ...withProfile, config: { portalAccess: 'admin' } }, async (request, reply) => {
+    if (failedIn(request, 'params')) throw notFound('profile')
+    const profile = await findProfile(request.params.id.toLowerCase(), request)
     return reply.renderPage('profile-delete', { title: `Delete ${profile.name}? — Insighta Labs+`, profile })
   })
 
-  app.post('/profiles/:id/delete', { config: { portalAccess: 'admin' } }, async (request, reply) => {
-    const id = profileId(request.params)
-    const name = formField(request.body, 'name').slice(0, MAX_NAME_LENGTH)
-    try {
-      await request.callApi((api, ctx) => api.deleteProfile(id, ctx))
-    } catch (error) {
-      if (error instanceof ApiResponseError && error.status === 404) {
-        reply.flash('info', 'That profile had already been deleted.')
-        return reply.redirect('/profiles', 303)
+  app.post(
+    '/profiles/:id/delete',
+    { config: { portalAccess: 'admin' }, attachValidation: true, schema: { params: ProfileParamsSchema, body: DeleteBodySchema } },
+    async (request, reply) => {
+      if (failedIn(request, 'params')) throw notFound('profile')
+      const id = request.params.id.toLowerCase()
+      // the name is only for the message; a bad one is dropped, never shown
+      const name = failedIn(request, 'body') ? '' : (request.body.name ?? '').trim()
+      try {
+        await request.callApi((api, ctx) => api.deleteProfile(id, ctx))
+      } catch (error) {
+        if (error instanceof ApiResponseError && error.status === 404) {
+          reply.flash('info', 'That profile had already been deleted.')
+          return reply.redirect('/profiles', 303)
+        }
+        throw error
       }
-      throw error
-    }
-    reply.flash('success', name ? `Deleted the profile “${name}”.` : 'Deleted the profile.')
-    return reply.redirect('/profiles', 303)
-  })
+      reply.flash('success', name ? `Deleted the profile “${name}”.` : 'Deleted the profile.')
+      return reply.redirect('/profiles', 303)
+    },
+  )
 }
+
+export default profileRoutes

@@ -1,11 +1,10 @@
-import type { FastifyInstance } from 'fastify'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { parseProfileQuery } from '../../contract/nl-parser.ts'
+import { MAX_QUERY_LENGTH } from '../../contract/profile-query.ts'
 import { ApiResponseError } from '../api-client.ts'
-import { filterChips, filterParams, PAGE_SIZES, parseListQuery, sortParams, withoutField } from '../filters.ts'
+import { filterChips, filterParams, PAGE_SIZES, parsedQuery, profileQueryHook, SearchPageQuerySchema, sortParams, withoutField } from '../filters.ts'
 import { href } from '../format.ts'
 import { tableModel } from '../table.ts'
-
-const MAX_QUERY_LENGTH = 500
 
 export const SEARCH_EXAMPLES = [
   'young males from nigeria',
@@ -16,18 +15,14 @@ export const SEARCH_EXAMPLES = [
   'seniors from angola',
 ] as const
 
-export default async function searchRoutes(app: FastifyInstance) {
-  app.get('/search', async (request, reply) => {
-    const query = request.query as Record<string, unknown>
-    const raw = typeof query.q === 'string' ? query.q : ''
-    const q = raw.trim()
-    const parsed = parseListQuery(query)
+const searchRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.get('/search', { preValidation: profileQueryHook, attachValidation: true, schema: { querystring: SearchPageQuerySchema } }, async (request, reply) => {
+    const parsed = parsedQuery(request)
+    const q = (parsed.values.q ?? '').trim()
     const title = q ? `“${q.slice(0, 60)}” — Search — Insighta Labs+` : 'Search — Insighta Labs+'
     const common = { title, q, examples: SEARCH_EXAMPLES, pageSizes: PAGE_SIZES, maxLength: MAX_QUERY_LENGTH }
+    if (parsed.errors.q) return reply.renderPage('search', { ...common, state: 'invalid', problem: parsed.errors.q }, 422)
     if (q === '') return reply.renderPage('search', { ...common, state: 'empty' })
-    if (q.length > MAX_QUERY_LENGTH || Array.isArray(query.q)) {
-      return reply.renderPage('search', { ...common, q: q.slice(0, MAX_QUERY_LENGTH), state: 'invalid', problem: `A search can be at most ${MAX_QUERY_LENGTH} characters.` }, 422)
-    }
     const pagingErrors = ['sort_by', 'order', 'page', 'limit'].filter((k) => parsed.errors[k] !== undefined)
     if (pagingErrors.length > 0) {
       return reply.renderPage('search', { ...common, state: 'invalid', problem: pagingErrors.map((k) => parsed.errors[k]).join(' ') }, 422)
@@ -56,3 +51,5 @@ export default async function searchRoutes(app: FastifyInstance) {
     })
   })
 }
+
+export default searchRoutes

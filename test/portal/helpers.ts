@@ -7,8 +7,8 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { newId } from '../../contract/ids.ts'
 import { buildPortalApp } from '../../portal/app.ts'
 import { DEV_PORTAL_CLIENT_SECRET, loadPortalConfig, type PortalConfig } from '../../portal/config.ts'
-import type { ApiUser } from '../../portal/api-client.ts'
-import type { PortalSession } from '../../portal/sessions.ts'
+import type { UserJson } from '../../portal/api-client.ts'
+import type { PortalSession } from '../../portal/session-store.ts'
 import { buildTestApi, type TestApi, type TestRole } from '../helpers/api.ts'
 import { createTestDatabase, type Teardown, type TestDatabase } from '../helpers/database.ts'
 import { startFakeApi, type FakeApi } from './fake-api.ts'
@@ -20,7 +20,7 @@ export interface SignedIn {
   cookie: string
   csrf: string
   session: PortalSession
-  user: ApiUser
+  user: UserJson
 }
 
 export interface TestPortal {
@@ -29,7 +29,7 @@ export interface TestPortal {
   apiUrl: string
   config: PortalConfig
   /** a portal session for a user of this role, inserted directly with a token from the API helper */
-  signIn(role: TestRole, overrides?: Partial<ApiUser>): Promise<SignedIn>
+  signIn(role: TestRole, overrides?: Partial<UserJson>): Promise<SignedIn>
   get(url: string, who?: SignedIn, headers?: Record<string, string>): Promise<LightMyRequestResponse>
   /** a same-origin form POST (Origin header set) with the session's CSRF token unless `csrf` overrides it */
   post(url: string, form: Record<string, string>, who?: SignedIn, options?: { csrf?: string | null; headers?: Record<string, string> }): Promise<LightMyRequestResponse>
@@ -82,13 +82,13 @@ export async function buildTestPortal(
         if (login.statusCode !== 200) throw new Error(`test-code login failed: ${login.statusCode} ${login.body}`)
         const tokens = login.json() as { access_token: string; refresh_token: string; token_type: string; expires_in: number }
         const me = await api.app.inject({ method: 'GET', url: '/auth/me', headers: { authorization: `Bearer ${tokens.access_token}` } })
-        const user = { ...(me.json() as { data: ApiUser }).data, ...overrides }
+        const user = { ...(me.json() as { data: UserJson }).data, ...overrides }
         const { cookieValue, session } = await app.portal.sessions.create(tokens, user, 'tap')
         return { cookie: `${cookieName}=${cookieValue}`, csrf: session.csrfToken, session, user }
       }
       const headers = await api.headers(role)
       const bearer = headers.authorization?.replace(/^Bearer /, '') ?? `test-access-token-${role}`
-      const user: ApiUser = {
+      const user: UserJson = {
         id: newId(),
         github_id: role === 'admin' ? 1001 : 1002,
         username: role === 'admin' ? 'octo-admin' : 'octo-analyst',

@@ -127,7 +127,15 @@ t.test('security headers and a per-response CSP nonce', async (t) => {
   t.equal(a.headers['x-content-type-options'], 'nosniff')
   t.equal(a.headers['referrer-policy'], 'same-origin')
   t.equal(a.headers['x-frame-options'], 'DENY')
+  t.equal(a.headers['cross-origin-opener-policy'], 'same-origin')
+  t.equal(a.headers['cross-origin-resource-policy'], 'same-origin')
+  t.match(a.headers['permissions-policy'], /camera=\(\)/)
   t.notOk(a.headers['strict-transport-security'], 'no HSTS over http')
+  t.notMatch(csp, /upgrade-insecure-requests/, 'no upgrade over http')
+  const missing = await portal.get('/no-such-page', analyst)
+  t.equal(missing.statusCode, 404)
+  t.match(String(missing.headers['content-security-policy']), /script-src 'nonce-/, 'error pages carry the same policy')
+  t.equal(missing.headers['x-content-type-options'], 'nosniff')
   t.notMatch(a.body, /\son[a-z]+="/i, 'no inline event handlers')
   t.notMatch(a.body.replace(/<script nonce="[^"]+" src="\/static\/portal.js" defer><\/script>/, ''), /<script/i, 'no other scripts')
 })
@@ -143,7 +151,8 @@ t.test('over https: __Host- cookies, Secure, HSTS', async (t) => {
   t.match(cookie, /; SameSite=Lax/)
   t.match(cookie, /; Path=\//)
   t.notMatch(cookie, /Domain=/i)
-  t.match(res.headers['strict-transport-security'], /max-age=\d+/)
+  t.match(res.headers['strict-transport-security'], /max-age=\d+; includeSubDomains/)
+  t.match(String(res.headers['content-security-policy']), /upgrade-insecure-requests/)
   const signedIn = await secure.signIn('analyst')
   t.match(signedIn.cookie, /^__Host-insighta_session=/, 'the session cookie has the prefix too')
   t.equal((await secure.get('/', signedIn)).statusCode, 200)
@@ -161,7 +170,7 @@ t.test('static assets are served without touching the session', async (t) => {
   t.same(health.json(), { status: 'ok' })
 })
 
-t.test('every template escapes its output: <%- is used only for include()', async (t) => {
+t.test('every template escapes its output: <%- is used only for include() and, in the layout, the rendered page', async (t) => {
   const { readdir, readFile } = await import('node:fs/promises')
   const { VIEWS_DIR } = await import('../../portal/plugins/view.ts')
   const files = (await readdir(VIEWS_DIR, { recursive: true })).filter((f) => f.endsWith('.ejs'))
@@ -169,6 +178,9 @@ t.test('every template escapes its output: <%- is used only for include()', asyn
   for (const file of files) {
     const text = await readFile(`${VIEWS_DIR}/${file}`, 'utf8')
     const raw = [...text.matchAll(/<%-\s*(\S+)/g)].map((m) => m[1])
-    t.ok(raw.every((expr) => expr.startsWith('include(')), `${file}: only include() is unescaped`)
+    const allowed = (expr: string) => expr.startsWith('include(') || (file === 'layouts/main.ejs' && expr === 'it.body')
+    t.ok(raw.every(allowed), `${file}: only include() is unescaped`)
+    if (file.startsWith('pages/')) t.notMatch(text, /layouts\//, `${file}: rendered inside the layout, not opening and closing it`)
   }
+  t.same(files.filter((f) => f.startsWith('layouts/')), ['layouts/main.ejs'], 'one layout')
 })

@@ -29,30 +29,54 @@ t.test('filters reach the API and the count matches the contract reference', asy
   t.match(res.body, /name="min_age" type="number"[^>]*value="25"/)
 })
 
-t.test('empty form fields are ignored, values are case-insensitive', async (t) => {
-  const res = await portal.get('/profiles?gender=&age_group=&country_id=ng&min_age=&max_age=&min_gender_probability=&min_country_probability=&limit=10', analyst)
+t.test('empty form fields are dropped from the URL, values are case-insensitive', async (t) => {
+  const form = await portal.get('/profiles?gender=&age_group=&country_id=ng&min_age=&max_age=&min_gender_probability=&min_country_probability=&limit=10', analyst)
+  t.equal(form.statusCode, 302, 'a form submission with empty fields is redirected')
+  t.equal(form.headers.location, '/profiles?country_id=ng&limit=10', 'to the URL with only the set fields')
+  const res = await portal.get(String(form.headers.location), analyst)
   t.equal(res.statusCode, 200)
   t.match(res.body, /of 123 profiles/, 'Nigeria only')
+  t.notMatch(res.body, /href="[^"]*=&amp;/, 'no link on the page carries an empty parameter')
   const upper = await portal.get('/profiles?gender=MALE', analyst)
   t.match(upper.body, /of 988 profiles/)
+  const mixed = await portal.get('/profiles?gender=%20Female%20&age_group=ADULT&country_id=ng&min_age=20&max_age=45&min_gender_probability=.8&min_country_probability=0&sort_by=AGE&order=DESC&limit=20', analyst)
+  t.equal(mixed.statusCode, 200, 'whitespace and case are normalised as by the API')
+  t.match(mixed.body, /<option value="female" selected>/)
+  t.match(mixed.body, /<option value="adult" selected>/)
+  t.match(mixed.body, /aria-sort="descending"/)
+  const dashboard = await portal.get('/?gender=&country_id=NG', analyst)
+  t.equal(dashboard.statusCode, 302)
+  t.equal(dashboard.headers.location, '/?country_id=NG')
+})
+
+t.test('a well-formed but unknown country is what the API says: an empty page, not an error', async (t) => {
+  const res = await portal.get('/profiles?country_id=XX', analyst)
+  t.equal(res.statusCode, 200)
+  t.match(res.body, /No profiles match/)
+  t.match(res.body, /Country: XX|country_id=XX/)
 })
 
 t.test('tampered and huge values are refused with the form, not sent on', async (t) => {
   const cases: [string, RegExp][] = [
     ['/profiles?gender=robot', /Choose male or female/],
     ['/profiles?age_group=toddler', /Choose one of the age groups/],
-    ['/profiles?country_id=XX', /Choose a country from the list/],
+    ['/profiles?country_id=NGA', /Choose a country from the list/],
     ['/profiles?country_id=%3Cscript%3E', /Choose a country from the list/],
+    ['/profiles?country_id=N%00', /Choose a country from the list/],
     ['/profiles?min_age=-1', /whole number of years/],
     ['/profiles?max_age=99999999999999999999', /whole number of years/],
     ['/profiles?min_age=1e3', /whole number of years/],
-    ['/profiles?min_gender_probability=1.5', /number from 0 to 1/],
-    ['/profiles?min_country_probability=NaN', /number from 0 to 1/],
+    ['/profiles?min_gender_probability=1.5', /from 0 to 1/],
+    ['/profiles?min_country_probability=NaN', /from 0 to 1/],
+    ['/profiles?min_gender_probability=Infinity', /from 0 to 1/],
+    ['/profiles?min_age=abc&max_age=-3&gender=robot', /Choose male or female/],
     ['/profiles?sort_by=password', /Unknown sort column/],
     ['/profiles?order=sideways', /ascending or descending/],
     ['/profiles?page=0', /Pages are numbered/],
     ['/profiles?page=99999999999', /Pages are numbered/],
     ['/profiles?limit=-5', /Page size/],
+    ['/profiles?limit=0', /Page size/],
+    ['/profiles?page=10000001', /Pages are numbered/],
     ['/profiles?gender=male&gender=female', /only once/],
     [`/profiles?gender=${'m'.repeat(5000)}`, /too long/],
   ]
@@ -163,14 +187,35 @@ t.test('create shows the 502 reason and keeps the name', async (t) => {
   t.match(page.body, /role="alert"/)
 })
 
-t.test('create refuses an empty or overlong name before calling the API', async (t) => {
-  const empty = await portal.post('/profiles', { name: '   ' }, admin)
-  t.equal(empty.headers.location, '/profiles/new')
-  const page = await portal.get('/profiles/new', undefined, { cookie: cookieHeaderFrom(empty, admin) })
-  t.match(page.body, /Enter a name/)
-  const long = await portal.post('/profiles', { name: 'x'.repeat(201) }, admin)
-  const page2 = await portal.get('/profiles/new', undefined, { cookie: cookieHeaderFrom(long, admin) })
-  t.match(page2.body, /at most 200 characters/)
+t.test('create refuses an empty, overlong or control-character name before calling the API: the form again, with the message', async (t) => {
+  const before = await portal.get('/profiles?limit=1', admin)
+  const total = /of ([\d,]+) profiles/.exec(before.body)?.[1]
+  for (const [name, message] of [
+    ['   ', /Enter a name/],
+    ['', /Enter a name/],
+    ['x'.repeat(201), /at most 200 characters/],
+    ['  ' + 'x'.repeat(200) + '  ', null],
+    ['a\u0000b', /not control characters/],
+    ['a\u001bb', /not control characters/],
+  ] as const) {
+    const res = await portal.post('/profiles', { name }, admin)
+    if (message === null) {
+      t.equal(res.statusCode, 303, 'a 200-character name with spaces around it is fine')
+      continue
+    }
+    t.equal(res.statusCode, 422, JSON.stringify(name.slice(0, 20)))
+    t.match(res.body, message)
+    t.match(res.body, /<div class="field field--error">/, 'the field is marked')
+    t.match(res.body, /aria-invalid="true"/)
+    t.match(res.body, /<form method="post" action="\/profiles"/, 'the form is shown again')
+  }
+  const missing = await portal.app.inject({ method: 'POST', url: '/profiles', headers: { cookie: admin.cookie, origin: 'http://localhost:3001', 'content-type': 'application/x-www-form-urlencoded' }, payload: `_csrf=${encodeURIComponent(admin.csrf)}` })
+  t.equal(missing.statusCode, 422, 'no name field at all')
+  t.match(missing.body, /Enter a name/)
+  const kept = await portal.post('/profiles', { name: 'x'.repeat(201) }, admin)
+  t.match(kept.body, new RegExp(`value="${'x'.repeat(201)}"`), 'what was typed is kept')
+  const after = await portal.get('/profiles?limit=1', admin)
+  t.equal(Number(/of ([\d,]+) profiles/.exec(after.body)?.[1].replace(/,/g, '')), Number(String(total).replace(/,/g, '')) + 1, 'only the valid one was created')
   const tooBig = await portal.post('/profiles', { name: 'y'.repeat(100_000) }, admin)
   t.equal(tooBig.statusCode, 413, 'a form body over the limit')
 })

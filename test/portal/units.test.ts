@@ -4,39 +4,19 @@
  */
 import t from 'tap'
 import { barChart, dashboardCharts, histogramChart, niceMax } from '../../portal/charts.ts'
-import { ariaSort, filterChips, filterParams, nextOrder, pageWindow, parseListQuery, withoutField } from '../../portal/filters.ts'
+import { ariaSort, filterChips, nextOrder, pageWindow, withoutEmptyParams, withoutField } from '../../portal/filters.ts'
 import { deviceLabel, formatDateTime, formatProbability, formatShare, href, safeImageUrl } from '../../portal/format.ts'
 import { unverifiedClaims } from '../../portal/jwt.ts'
+import { navModel } from '../../portal/nav.ts'
 import { safeNext } from '../../portal/routes/auth.ts'
 import { SecretBox } from '../../portal/secrets.ts'
 
-t.test('parseListQuery: valid values, normalised', async (t) => {
-  const parsed = parseListQuery({ gender: ' Female ', age_group: 'ADULT', country_id: 'ng', min_age: '20', max_age: '45', min_gender_probability: '.8', min_country_probability: '1', sort_by: 'AGE', order: 'DESC', page: '3', limit: '20' })
-  t.same(parsed.errors, {})
-  t.same(parsed.filter, { gender: 'female', age_group: 'adult', country_id: 'NG', min_age: 20, max_age: 45, min_gender_probability: 0.8, min_country_probability: 1 })
-  t.same(parsed.paging, { sort_by: 'age', order: 'desc', page: 3, limit: 20 })
-  t.same(filterParams(parsed.filter), { gender: 'female', age_group: 'adult', country_id: 'NG', min_age: 20, max_age: 45, min_gender_probability: 0.8, min_country_probability: 1 })
-})
-
-t.test('parseListQuery: bad values are errors, never thrown', async (t) => {
-  for (const [key, value] of [
-    ['min_age', '151'],
-    ['min_age', '0x10'],
-    ['min_age', ' '.repeat(3) + '-'],
-    ['min_gender_probability', '1.01'],
-    ['min_gender_probability', '0.1234567'],
-    ['min_gender_probability', 'Infinity'],
-    ['page', '10000001'],
-    ['limit', '0'],
-    ['country_id', 'NGA'],
-    ['gender', ['male', 'female']],
-    ['sort_by', { $ne: 1 }],
-  ] as [string, unknown][]) {
-    t.ok(parseListQuery({ [key]: value }).errors[key], `${key}=${JSON.stringify(value)}`)
-  }
-  t.same(parseListQuery(null).errors, {})
-  t.same(parseListQuery({ limit: '5000' }).paging.limit, 50, 'clamped')
-  t.same(parseListQuery({ gender: '', min_age: '  ' }).filter, {}, 'empty means unset')
+t.test('withoutEmptyParams: a shareable URL carries only the set fields', async (t) => {
+  t.equal(withoutEmptyParams('/profiles?gender=&age_group=adult&max_age=&min_age=%20'), '/profiles?age_group=adult')
+  t.equal(withoutEmptyParams('/profiles?gender=&age_group='), '/profiles')
+  t.equal(withoutEmptyParams('/profiles?gender=male&q=a+b'), undefined, 'nothing empty: no redirect')
+  t.equal(withoutEmptyParams('/profiles'), undefined)
+  t.equal(withoutEmptyParams('/search?q=+++&page=2'), '/search?page=2')
 })
 
 t.test('chips and removal', async (t) => {
@@ -60,10 +40,20 @@ t.test('sorting helpers', async (t) => {
 
 t.test('page windows', async (t) => {
   t.same(pageWindow(1, 1), [])
-  t.same(pageWindow(1, 5), [1, 2, 3, null, 5])
+  t.same(pageWindow(1, 5), [1, 2, 3, 4, 5], 'a gap of one page shows that page')
+  t.same(pageWindow(1, 6), [1, 2, 3, null, 6])
+  t.same(pageWindow(5, 9), [1, 2, 3, 4, 5, 6, 7, 8, 9], 'never one page behind "…"')
   t.same(pageWindow(50, 203), [1, null, 48, 49, 50, 51, 52, null, 203])
   t.same(pageWindow(203, 203), [1, null, 201, 202, 203])
   t.same(pageWindow(2, 4), [1, 2, 3, 4])
+  for (let total = 2; total <= 30; total++) {
+    for (let page = 1; page <= total; page++) {
+      const w = pageWindow(page, total)
+      w.forEach((n, i) => {
+        if (n === null) t.ok((w[i + 1] as number) - (w[i - 1] as number) > 2, `page ${page} of ${total}: a gap hides two or more pages`)
+      })
+    }
+  }
 })
 
 t.test('chart geometry', async (t) => {
@@ -146,4 +136,15 @@ t.test('unverifiedClaims reads a JWT payload and nothing else', async (t) => {
   t.same(unverifiedClaims(`x.${payload}.y`), { sid: 's1', role: 'admin' })
   t.same(unverifiedClaims('not-a-jwt'), {})
   t.same(unverifiedClaims('a.!!!.b'), {})
+})
+
+t.test('the nav model: role-dependent links and the current page', async (t) => {
+  const analyst = { id: 'u1', username: 'octo-analyst', role: 'analyst' as const, email: null, avatar_url: null }
+  t.same(navModel(null, '/'), { links: [], user: null }, 'nothing for a visitor who is not signed in')
+  const nav = navModel(analyst, '/profiles/0190b6d2-0000-7000-8000-000000000000')
+  t.same(nav.links.map((l) => l.label), ['Dashboard', 'Profiles', 'Search', 'Account'])
+  t.same(nav.links.filter((l) => l.current).map((l) => l.href), ['/profiles'], 'a profile page is under Profiles')
+  t.same(navModel({ ...analyst, role: 'admin' }, '/').links.map((l) => l.label), ['Dashboard', 'Profiles', 'Search', 'Import', 'Users', 'Account'])
+  t.same(navModel(analyst, '/').links.filter((l) => l.current).map((l) => l.href), ['/'], 'the dashboard only on itself')
+  t.same(navModel(analyst, '/searches').links.filter((l) => l.current), [], 'a prefix is not a parent')
 })

@@ -4,30 +4,19 @@ import {
   deletePortalSessionsOfUser,
   findPortalSession,
   insertPortalSession,
-  releaseRefreshLease,
-  storeRefreshedTokens,
-  takeRefreshLease,
   touchPortalSession,
   updatePortalUserSnapshot,
   type PortalSessionRow,
 } from '../db/repositories/portal-sessions.ts'
 import type { Database, PortalUserSnapshot } from '../db/types.ts'
-import { ApiResponseError, ApiUnavailableError, type ApiClient, type ApiUser, type CallContext, type TokenPair } from './api-client.ts'
-import { randomToken, sha256Hex, type SecretBox } from './secrets.ts'
+import type { ApiClient, CallContext, TokenPair, UserJson } from './api-client.ts'
+import { SessionExpiredError } from './errors.ts'
+import { RefreshLease } from './refresh-lease.ts'
+import { randomToken, sha256Hex } from '../platform/crypto.ts'
+import type { SecretBox } from './secrets.ts'
+import { snapshotOf } from './user-snapshot.ts'
 
-/** The API session behind a portal session is gone (revoked, expired, user suspended): sign in again. */
-export class SessionExpiredError extends Error {
-  constructor(readonly reason: 'expired' | 'suspended' | 'required' = 'expired') {
-    super(
-      reason === 'suspended'
-        ? 'Your account has been suspended. Contact an administrator.'
-        : reason === 'required'
-          ? 'Please sign in to continue.'
-          : 'Your session has ended. Please sign in again.',
-    )
-    this.name = 'SessionExpiredError'
-  }
-}
+export { snapshotOf }
 
 /** A signed-in visitor's session, as one request sees it. */
 export class PortalSession {
@@ -99,34 +88,16 @@ export interface SessionStoreOptions {
   sleep?: (ms: number) => Promise<void>
 }
 
-/** How long a refresh lease lasts: long enough for one /auth/refresh round trip, short enough to recover from a crash. */
-export const REFRESH_LEASE_SECONDS = 10
-/** How long a request waits for another holder's refresh before giving up. */
-const REFRESH_WAIT_MS = 5000
-const REFRESH_POLL_MS = 40
 /** last_seen_at is written at most this often per session (a write per page view is waste). */
 const TOUCH_EVERY_MS = 60_000
-
-export function snapshotOf(user: ApiUser): PortalUserSnapshot {
-  return {
-    id: user.id,
-    username: user.username,
-    role: user.role === 'admin' ? 'admin' : 'analyst',
-    email: user.email ?? null,
-    avatar_url: user.avatar_url ?? null,
-  }
-}
 
 /**
  * Portal sessions in Postgres and the API tokens they hold. The browser gets only a random cookie
  * value; the row's id is its SHA-256. Tokens are sealed with AES-256-GCM before they are stored.
  *
- * Transparent refresh ("row lock" design): a request that finds the access token about to expire
- * asks for a refresh. Inside one process, concurrent requests for the same session share one
- * promise. Across processes, one atomic UPDATE hands a short lease to exactly one of them; it calls
- * /auth/refresh with no transaction open, stores the new pair and clears the lease in one UPDATE.
- * The others poll the row briefly and use the pair the winner stored. So two tabs, or a page and a
- * CSV download, never present the same refresh token twice.
+ * Transparent refresh: a request that finds the access token about to expire asks for a refresh.
+ * Inside one process, concurrent requests for the same session share one promise; across
+ * processes the refresh lease (refresh-lease.ts) lets exactly one of them call the API.
  */
 interface CachedSession {
   row: PortalSessionRow
@@ -140,11 +111,19 @@ export class SessionStore {
   private readonly inflight = new Map<string, Promise<string>>()
   private readonly cache = new Map<string, CachedSession>()
   private readonly now: () => Date
-  private readonly sleep: (ms: number) => Promise<void>
+  private readonly lease: RefreshLease
 
   constructor(private readonly options: SessionStoreOptions) {
     this.now = options.now ?? (() => new Date())
-    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)))
+    this.lease = new RefreshLease({
+      db: options.db,
+      box: options.box,
+      api: options.api,
+      refreshMarginMs: options.refreshMarginMs,
+      now: this.now,
+      sleep: options.sleep,
+      ended: (id) => this.cache.delete(id),
+    })
   }
 
   private get db() {
@@ -164,7 +143,7 @@ export class SessionStore {
   }
 
   /** A new session for freshly issued tokens; returns the cookie value (the only copy of it). */
-  async create(tokens: TokenPair, user: ApiUser, userAgent: string | undefined): Promise<{ cookieValue: string; session: PortalSession }> {
+  async create(tokens: TokenPair, user: UserJson, userAgent: string | undefined): Promise<{ cookieValue: string; session: PortalSession }> {
     const cookieValue = randomToken(32)
     const id = sha256Hex(cookieValue)
     const now = this.now()
@@ -200,6 +179,12 @@ export class SessionStore {
       row = await findPortalSession(this.db, id, now)
       if (!row) {
         this.cache.delete(id)
+        return undefined
+      }
+      if (this.open(row.refresh_token_enc) === undefined) {
+        // Sealed in another format or under another key (the key changed): the session cannot
+        // be used any more, so it ends here and the visitor signs in again.
+        await deletePortalSession(this.db, id)
         return undefined
       }
       this.remember(row, undefined)
@@ -277,7 +262,7 @@ export class SessionStore {
     if (rejected === undefined && !this.needsRefresh(row)) return cached
     let pending = this.inflight.get(session.id)
     if (!pending) {
-      pending = this.refreshShared(session.id, ctx, rejected).finally(() => this.inflight.delete(session.id))
+      pending = this.lease.refresh(session.id, ctx, rejected).finally(() => this.inflight.delete(session.id))
       this.inflight.set(session.id, pending)
     }
     const token = await pending
@@ -294,82 +279,5 @@ export class SessionStore {
 
   private needsRefresh(row: PortalSessionRow): boolean {
     return row.access_expires_at.getTime() - this.now().getTime() <= this.options.refreshMarginMs
-  }
-
-  private isUsable(row: PortalSessionRow, rejected: string | undefined): string | undefined {
-    if (this.needsRefresh(row)) return undefined
-    const token = this.open(row.access_token_enc)
-    return token !== undefined && token !== rejected ? token : undefined
-  }
-
-  private async refreshShared(id: string, ctx: CallContext, rejected: string | undefined): Promise<string> {
-    const giveUpAt = Date.now() + REFRESH_WAIT_MS
-    for (;;) {
-      const leased = await takeRefreshLease(this.db, id, REFRESH_LEASE_SECONDS)
-      if (leased) {
-        // Another process may have refreshed between our read and our lease.
-        const already = this.isUsable(leased, rejected)
-        if (already !== undefined) {
-          await releaseRefreshLease(this.db, id)
-          return already
-        }
-        return this.refreshUnderLease(leased, ctx)
-      }
-      // Someone else holds the lease: wait for the pair it stores.
-      await this.sleep(REFRESH_POLL_MS)
-      const row = await findPortalSession(this.db, id, this.now())
-      if (!row) throw new SessionExpiredError()
-      const theirs = this.isUsable(row, rejected)
-      if (theirs !== undefined) return theirs
-      if (Date.now() >= giveUpAt) {
-        const stillValid = row.access_expires_at.getTime() > this.now().getTime() ? this.open(row.access_token_enc) : undefined
-        if (stillValid !== undefined && stillValid !== rejected) return stillValid
-        throw new ApiUnavailableError('timed out waiting for a token refresh')
-      }
-    }
-  }
-
-  private async refreshUnderLease(row: PortalSessionRow, ctx: CallContext): Promise<string> {
-    const refreshToken = this.open(row.refresh_token_enc)
-    if (refreshToken === undefined) {
-      // Sealed under another key (the development key changed at restart): nothing to refresh with.
-      this.cache.delete(row.id)
-      await deletePortalSession(this.db, row.id)
-      throw new SessionExpiredError()
-    }
-    let pair: TokenPair
-    try {
-      pair = await this.options.api.refresh(refreshToken, { ...ctx, token: undefined })
-    } catch (error) {
-      if (error instanceof ApiResponseError && error.status >= 400 && error.status < 500 && error.status !== 429) {
-        this.cache.delete(row.id)
-        await deletePortalSession(this.db, row.id)
-        throw new SessionExpiredError(error.status === 403 ? 'suspended' : 'expired')
-      }
-      await releaseRefreshLease(this.db, row.id)
-      // The API is unreachable: an access token that has not actually expired is still good.
-      const current = row.access_expires_at.getTime() > this.now().getTime() ? this.open(row.access_token_enc) : undefined
-      if (current !== undefined) return current
-      throw error
-    }
-    // The role may have changed since login; refreshing is the moment to pick that up.
-    let snapshot: PortalUserSnapshot | undefined
-    try {
-      snapshot = snapshotOf(await this.options.api.me({ ...ctx, token: pair.access_token }))
-    } catch {
-      snapshot = undefined
-    }
-    const stored = await storeRefreshedTokens(this.db, row.id, {
-      access_token_enc: this.seal(pair.access_token),
-      refresh_token_enc: this.seal(pair.refresh_token),
-      access_expires_at: new Date(this.now().getTime() + pair.expires_in * 1000),
-      user_snapshot: snapshot,
-    })
-    if (!stored) {
-      // Signed out while we refreshed: do not leave a live API session behind.
-      await this.options.api.logout(pair.refresh_token, { ...ctx, token: pair.access_token }).catch(() => {})
-      throw new SessionExpiredError()
-    }
-    return pair.access_token
   }
 }
