@@ -23,6 +23,7 @@ import accountRoutes from './routes/account.ts'
 import adminUserRoutes from './routes/admin-users.ts'
 import authRoutes from './routes/auth.ts'
 import dashboardRoutes from './routes/dashboard.ts'
+import deviceRoutes from './routes/device.ts'
 import importRoutes from './routes/import.ts'
 import profileRoutes from './routes/profiles.ts'
 import searchRoutes from './routes/search.ts'
@@ -114,5 +115,6 @@ export async function buildPortalApp(deps: PortalDeps) {
   await app.register(importRoutes)
   await app.register(accountRoutes)
   await app.register(adminUserRoutes)
+  await app.register(deviceRoutes)
   return app
 }
