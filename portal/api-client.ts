@@ -420,6 +420,10 @@ export class ApiClient {
     await this.call<unknown>('POST', `/auth/device/${decision}`, ctx, { json: { user_code: userCode } })
   }
 
+  async getUser(id: string, ctx: CallContext): Promise<UserJson> {
+    return (await this.call<{ data: UserJson }>('GET', `/api/users/${encodeURIComponent(id)}`, ctx)).data
+  }
+
   async listTokens(ctx: CallContext, userId?: string): Promise<TokenJson[]> {
     const path = userId === undefined ? '/api/users/me/tokens' : `/api/users/${encodeURIComponent(userId)}/tokens`
     return (await this.call<{ data: TokenJson[] }>('GET', path, ctx)).data

@@ -24,6 +24,7 @@ import adminUserRoutes from './routes/admin-users.ts'
 import authRoutes from './routes/auth.ts'
 import dashboardRoutes from './routes/dashboard.ts'
 import deviceRoutes from './routes/device.ts'
+import tokenRoutes from './routes/tokens.ts'
 import importRoutes from './routes/import.ts'
 import profileRoutes from './routes/profiles.ts'
 import searchRoutes from './routes/search.ts'
@@ -116,5 +117,6 @@ export async function buildPortalApp(deps: PortalDeps) {
   await app.register(accountRoutes)
   await app.register(adminUserRoutes)
   await app.register(deviceRoutes)
+  await app.register(tokenRoutes)
   return app
 }

@@ -479,6 +479,13 @@ export async function startFakeApi(): Promise<FakeApi> {
     return reply.code(204).send()
   })
 
+  app.get('/api/users/:id', async (request, reply) => {
+    if (!requireUser(request, reply, 'admin')) return reply
+    const user = users.find((u) => u.id === (request.params as { id: string }).id)
+    if (!user) return fail(reply, 404, 'User not found')
+    return { status: 'success', data: user }
+  })
+
   app.get('/api/users/:id/tokens', async (request, reply) => {
     if (!requireUser(request, reply, 'admin')) return reply
     const id = (request.params as { id: string }).id
