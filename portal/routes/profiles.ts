@@ -21,6 +21,7 @@ import {
 } from '../filters.ts'
 import { CsrfField, failedIn, formErrors, REQUIRED_TEXT_PATTERN } from '../forms.ts'
 import { href } from '../format.ts'
+import { facetPanel, PORTAL_FACETS } from '../facets.ts'
 import { tableModel } from '../table.ts'
 
 /** What every filter form needs to render. */
@@ -57,7 +58,7 @@ const profileRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const title = 'Profiles — Insighta Labs+'
     if (hasErrors(parsed)) return reply.renderPage('profiles', { title, form, table: null, exportHref: null, filtered: true }, 422)
     const envelope = await request.callApi((api, ctx) =>
-      api.listProfiles({ ...filterParams(parsed.filter), ...sortParams(parsed.paging), page: parsed.paging.page, limit: parsed.paging.limit }, ctx),
+      api.listProfiles({ ...filterParams(parsed.filter), ...sortParams(parsed.paging), page: parsed.paging.page, limit: parsed.paging.limit, facets: PORTAL_FACETS }, ctx),
     )
     const base = filterParams(parsed.filter)
     return reply.renderPage('profiles', {
@@ -68,6 +69,7 @@ const profileRoutes: FastifyPluginAsyncTypebox = async (app) => {
       dashboardHref: href('/', base),
       filtered: hasFilters(parsed.filter),
       inverted: invertedAgeRange(parsed.filter),
+      facetGroups: facetPanel('/profiles', parsed.filter, parsed.paging, envelope.facets),
     })
   })
 
