@@ -22,6 +22,7 @@ import {
 import { CsrfField, failedIn, formErrors, REQUIRED_TEXT_PATTERN } from '../forms.ts'
 import { href } from '../format.ts'
 import { facetPanel, PORTAL_FACETS } from '../facets.ts'
+import { queryToSave } from '../saved.ts'
 import { tableModel } from '../table.ts'
 
 /** What every filter form needs to render. */
@@ -70,6 +71,8 @@ const profileRoutes: FastifyPluginAsyncTypebox = async (app) => {
       filtered: hasFilters(parsed.filter),
       inverted: invertedAgeRange(parsed.filter),
       facetGroups: facetPanel('/profiles', parsed.filter, parsed.paging, envelope.facets),
+      saveQuery: hasFilters(parsed.filter) ? queryToSave({ ...base, ...sortParams(parsed.paging) }) : undefined,
+      saveBack: request.url,
     })
   })
 

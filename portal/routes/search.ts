@@ -4,6 +4,7 @@ import type { ProfileFilter } from '../../contract/profile-filter.ts'
 import { MAX_QUERY_LENGTH } from '../../contract/profile-query.ts'
 import { ApiResponseError } from '../api-client.ts'
 import { facetPanel, PORTAL_FACETS } from '../facets.ts'
+import { queryToSave } from '../saved.ts'
 import { filterChips, filterParams, PAGE_SIZES, parsedQuery, profileQueryHook, SearchPageQuerySchema, sortParams, withoutField } from '../filters.ts'
 import { href } from '../format.ts'
 import { tableModel } from '../table.ts'
@@ -46,6 +47,8 @@ const searchRoutes: FastifyPluginAsyncTypebox = async (app) => {
       table: tableModel('/search', { q }, parsed.paging, envelope),
       // a search's facets refine what it understood, on the Profiles page (filters live in that URL)
       facetGroups: facetPanel('/profiles', understood, parsed.paging, envelope.facets),
+      saveQuery: queryToSave({ q, ...sortParams(parsed.paging) }),
+      saveBack: request.url,
     })
   })
 }

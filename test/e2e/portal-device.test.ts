@@ -159,6 +159,23 @@ t.test('device login: code over HTTP, sign in, approve on /device in Chromium, t
   t.equal(twice.status, 400, 'the device code yields tokens once')
 })
 
+t.test('saved search: save a filter on Profiles, run it from the dashboard, share its URL', async (t) => {
+  await page.goto(`${PORTAL}/profiles?gender=female&country_id=KE`)
+  const count = await page.locator('#result-count').textContent()
+  await page.locator('details.save-search summary').click()
+  await page.fill('#save-name', 'Kenyan women')
+  await page.getByRole('button', { name: 'Save', exact: true }).click()
+  await page.waitForURL(`${PORTAL}/profiles?gender=female&country_id=KE`)
+  t.match(await page.locator('.flash').textContent(), /Saved “Kenyan women”/)
+  await page.goto(`${PORTAL}/`)
+  await page.locator('section.saved-searches').getByRole('link', { name: 'Kenyan women' }).click()
+  await page.waitForURL(`${PORTAL}/profiles?gender=female&country_id=KE`)
+  t.equal(await page.locator('#result-count').textContent(), count, 'running it shows the same profiles')
+  await page.goto(`${PORTAL}/saved-searches`)
+  t.equal(await page.locator('input.saved-share').inputValue(), `${PORTAL}/profiles?gender=female&country_id=KE`, 'the URL to share')
+  await page.screenshot({ path: path.join(ARTIFACTS, 'saved-searches.png') })
+})
+
 t.test('no script errors', async (t) => {
   t.same(problems, [])
 })
