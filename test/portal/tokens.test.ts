@@ -4,7 +4,7 @@
  * revoking tokens, and the admin's view of a user's tokens.
  */
 import t from 'tap'
-import { buildFakePortal, cookieHeaderFrom } from './helpers.ts'
+import { buildFakePortal, buildTestPortal, cookieHeaderFrom } from './helpers.ts'
 
 t.setTimeout(300_000)
 
@@ -165,4 +165,28 @@ t.test('admin: a user’s tokens from the Users page, and revoking one', async (
   t.equal((await portal.get('/admin/users/..%2F/tokens', admin)).statusCode, 404)
   t.equal((await portal.get(`/admin/users/${analystUser.id}/tokens`, analyst)).statusCode, 403, 'analysts may not')
   t.equal((await portal.post(`/admin/users/${analystUser.id}/tokens/${id}/revoke`, {}, analyst)).statusCode, 403)
+})
+
+t.test('against the real API: create, the secret works once shown, revoke', async (t) => {
+  const real = await buildTestPortal(t)
+  const analyst = await real.signIn('analyst')
+  const res = await real.post('/account/tokens', { name: 'real ci', expires_in_days: '30', scope: 'read' }, analyst)
+  t.equal(res.statusCode, 303)
+  const page = await real.get(String(res.headers.location), undefined, { cookie: cookieHeaderFrom(res, analyst) })
+  const secret = /id="token-secret" class="token-secret__value" type="text" readonly value="(insighta_pat_[^"]+)"/.exec(page.body)?.[1] ?? ''
+  t.match(secret, /^insighta_pat_/)
+  t.match(page.body, /<th scope="row" class="token-name">real ci<\/th>/)
+  const me = await fetch(`${real.apiUrl}/api/users/me`, { headers: { authorization: `Bearer ${secret}` } })
+  t.equal(me.status, 200, 'the token works against the API')
+  const over = await real.post('/account/tokens', { name: 'too long', expires_in_days: '1000', scope: 'read' }, analyst)
+  const refused = await real.get(String(over.headers.location), undefined, { cookie: cookieHeaderFrom(over, analyst) })
+  t.match(flashOf(refused), /error: The token was not created: /, 'the API’s maximum, in its words')
+  const admin = await real.post('/account/tokens', { name: 'sneaky', expires_in_days: '30', scope: 'admin' }, analyst)
+  const forbidden = await real.get(String(admin.headers.location), undefined, { cookie: cookieHeaderFrom(admin, analyst) })
+  t.match(flashOf(forbidden), /error: The token was not created: /, 'an analyst cannot get an admin token')
+  const id = /action="\/account\/tokens\/([0-9a-f-]{36})\/revoke"/.exec(page.body)?.[1] ?? ''
+  const revoked = await real.post(`/account/tokens/${id}/revoke`, {}, analyst)
+  t.equal(revoked.statusCode, 303)
+  const after = await fetch(`${real.apiUrl}/api/users/me`, { headers: { authorization: `Bearer ${secret}` } })
+  t.equal(after.status, 401, 'revoked: refused at once')
 })
