@@ -11,6 +11,10 @@ import type { ProfileJson } from '../contract/profile.ts'
 import type { ListEnvelope } from '../contract/profile-query.ts'
 import type { StatsBody } from '../contract/profile-stats.ts'
 import type { UserJson } from '../contract/user.ts'
+import type { DeviceRequestJson } from '../contract/device.ts'
+import type { SavedSearchJson } from '../contract/saved-search.ts'
+import type { TokenJson, TokenScope } from '../contract/tokens.ts'
+import type { SearchEnvelope } from '../contract/profile-query.ts'
 
 /** How long an import may take end to end (upload plus the importer's work). */
 const IMPORT_DEADLINE_MS = 15 * 60_000
@@ -74,6 +78,8 @@ export class ApiResponseError extends Error {
     readonly status: number,
     message: string,
     readonly retryAfter?: string,
+    /** example queries the search sends with "Unable to interpret query" (contract §6) */
+    readonly examples?: string[],
   ) {
     super(message)
     this.name = 'ApiResponseError'
@@ -125,13 +131,15 @@ async function readAll(body: IncomingMessage): Promise<Buffer> {
 
 async function errorOf(answer: ApiAnswer): Promise<ApiResponseError> {
   let message = `The API answered ${answer.status}`
+  let examples: string[] | undefined
   try {
-    const body = JSON.parse((await readAll(answer.body)).toString('utf8')) as { message?: unknown }
+    const body = JSON.parse((await readAll(answer.body)).toString('utf8')) as { message?: unknown; examples?: unknown }
     if (typeof body.message === 'string' && body.message !== '') message = body.message
+    if (Array.isArray(body.examples)) examples = body.examples.filter((e): e is string => typeof e === 'string').slice(0, 20)
   } catch {
     // not JSON: keep the generic message
   }
-  return new ApiResponseError(answer.status, message, answer.header('retry-after'))
+  return new ApiResponseError(answer.status, message, answer.header('retry-after'), examples)
 }
 
 /** The request body: nothing, a JSON text, or a stream sent as it is produced (chunked). */
@@ -399,5 +407,58 @@ export class ApiClient {
     } finally {
       answer.done()
     }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Headless access (issue 14): device login, personal access tokens, sign-out everywhere with tokens
+
+  async deviceLookup(userCode: string, ctx: CallContext): Promise<DeviceRequestJson> {
+    return (await this.call<{ data: DeviceRequestJson }>('GET', '/auth/device/lookup', ctx, { query: { user_code: userCode } })).data
+  }
+
+  async decideDevice(userCode: string, decision: 'approve' | 'deny', ctx: CallContext): Promise<void> {
+    await this.call<unknown>('POST', `/auth/device/${decision}`, ctx, { json: { user_code: userCode } })
+  }
+
+  async getUser(id: string, ctx: CallContext): Promise<UserJson> {
+    return (await this.call<{ data: UserJson }>('GET', `/api/users/${encodeURIComponent(id)}`, ctx)).data
+  }
+
+  async listTokens(ctx: CallContext, userId?: string): Promise<TokenJson[]> {
+    const path = userId === undefined ? '/api/users/me/tokens' : `/api/users/${encodeURIComponent(userId)}/tokens`
+    return (await this.call<{ data: TokenJson[] }>('GET', path, ctx)).data
+  }
+
+  createToken(input: { name: string; expires_in_days: number; scopes: TokenScope[] }, ctx: CallContext): Promise<{ token: string; data: TokenJson }> {
+    return this.call<{ token: string; data: TokenJson }>('POST', '/api/users/me/tokens', ctx, { json: input })
+  }
+
+  async revokeToken(tokenId: string, ctx: CallContext, userId?: string): Promise<void> {
+    const owner = userId === undefined ? 'me' : encodeURIComponent(userId)
+    await this.call<undefined>('DELETE', `/api/users/${owner}/tokens/${encodeURIComponent(tokenId)}`, ctx)
+  }
+
+  logoutEverywhere(revokeTokens: boolean, ctx: CallContext): Promise<{ revoked?: number; tokens_revoked?: number; tokens_remaining?: number }> {
+    return this.call('POST', '/auth/logout-all', ctx, { json: revokeTokens ? { revoke_tokens: true } : {} })
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Analyst features (issue 15): explained search, facets, saved searches
+
+  /** The search envelope with `interpreted` (contract §6). */
+  searchExplained(query: Query, ctx: CallContext): Promise<SearchEnvelope> {
+    return this.call<SearchEnvelope>('GET', '/api/profiles/search', ctx, { query })
+  }
+
+  async listSavedSearches(ctx: CallContext): Promise<SavedSearchJson[]> {
+    return (await this.call<{ data: SavedSearchJson[] }>('GET', '/api/saved-searches', ctx)).data
+  }
+
+  async createSavedSearch(input: { name: string; query: string }, ctx: CallContext): Promise<SavedSearchJson> {
+    return (await this.call<{ data: SavedSearchJson }>('POST', '/api/saved-searches', ctx, { json: input })).data
+  }
+
+  async deleteSavedSearch(id: string, ctx: CallContext): Promise<void> {
+    await this.call<undefined>('DELETE', `/api/saved-searches/${encodeURIComponent(id)}`, ctx)
   }
 }

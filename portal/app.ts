@@ -24,6 +24,9 @@ import accountRoutes from './routes/account.ts'
 import adminUserRoutes from './routes/admin-users.ts'
 import authRoutes from './routes/auth.ts'
 import dashboardRoutes from './routes/dashboard.ts'
+import deviceRoutes from './routes/device.ts'
+import tokenRoutes from './routes/tokens.ts'
+import savedSearchRoutes from './routes/saved-searches.ts'
 import importRoutes from './routes/import.ts'
 import profileRoutes from './routes/profiles.ts'
 import searchRoutes from './routes/search.ts'
@@ -126,5 +129,8 @@ export async function buildPortalApp(deps: PortalDeps) {
   await app.register(importRoutes)
   await app.register(accountRoutes)
   await app.register(adminUserRoutes)
+  await app.register(deviceRoutes)
+  await app.register(tokenRoutes)
+  await app.register(savedSearchRoutes)
   return app
 }

@@ -17,6 +17,7 @@ const EVERYONE: ReadonlyArray<[string, string]> = [
   ['/', 'Dashboard'],
   ['/profiles', 'Profiles'],
   ['/search', 'Search'],
+  ['/saved-searches', 'Saved'],
 ]
 const ADMINS: ReadonlyArray<[string, string]> = [
   ['/import', 'Import'],

@@ -10,6 +10,8 @@ import { unverifiedClaims } from '../jwt.ts'
 const RevokeParamsSchema = Type.Object({ id: Type.String({ pattern: '^[A-Za-z0-9_-]{1,100}$' }) })
 /** `current` marks this browser's own row (the API's `current` flag). */
 const RevokeBodySchema = Type.Object({ current: Type.Optional(Type.Literal('1')), ...CsrfField })
+/** The "also revoke my personal access tokens" box. */
+const SignOutEverywhereBodySchema = Type.Object({ revoke_tokens: Type.Optional(Type.Literal('1')), ...CsrfField })
 
 /** "Portal", "CLI" or the client id, for the sessions table. */
 function clientLabel(session: ApiSession, portalClientId: string): string {
@@ -73,18 +75,24 @@ const accountRoutes: FastifyPluginAsyncTypebox = async (app) => {
     return reply.redirect('/account', 303)
   })
 
-  app.post('/account/sign-out-everywhere', async (request, reply) => {
+  app.post('/account/sign-out-everywhere', { attachValidation: true, schema: { body: SignOutEverywhereBodySchema } }, async (request, reply) => {
     const session = request.portalSession
+    // Personal access tokens are not sessions: they are revoked too only when the box is ticked.
+    const revokeTokens = !request.validationError && request.body.revoke_tokens === '1'
+    let tokensLeft = 0
     if (session) {
-      await request.callApi((api, ctx) => api.logoutAll(ctx)).catch((error: unknown) => {
+      const answer = await request.callApi((api, ctx) => api.logoutEverywhere(revokeTokens, ctx)).catch((error: unknown) => {
         // Already signed out on the API side: the local clean-up below is all that is left.
         if (!(error instanceof ApiResponseError && error.status === 401)) throw error
+        return undefined
       })
+      tokensLeft = answer?.tokens_remaining ?? 0
       await sessions.destroyAllOfUser(session.userId)
     }
     reply.clearCookie(cookieNames.session, cookieOptions(config.secure))
     reply.header('clear-site-data', '"cookies"')
-    return reply.redirect('/login?signed_out=everywhere', 303)
+    const outcome = revokeTokens ? 'with-tokens' : tokensLeft > 0 ? 'tokens-kept' : 'everywhere'
+    return reply.redirect(`/login?signed_out=${outcome}`, 303)
   })
 }
 

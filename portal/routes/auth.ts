@@ -34,6 +34,8 @@ export function safeNext(value: unknown): string {
 const SIGNED_OUT_MESSAGES: Record<string, string> = {
   '1': 'You have signed out.',
   everywhere: 'You have signed out on every device.',
+  'with-tokens': 'You have signed out on every device, and your personal access tokens were revoked.',
+  'tokens-kept': 'You have signed out on every device. Your personal access tokens still work until they expire or you revoke them.',
 }
 
 /** A return path is checked by safeNext (a bad one becomes "/"), so its schema is only a size bound. */

@@ -3,6 +3,16 @@ import { dashboardCharts } from '../charts.ts'
 import { DashboardQuerySchema, filterChips, filterParams, hasErrors, hasFilters, invertedAgeRange, parsedQuery, profileQueryHook, withoutField } from '../filters.ts'
 import { href } from '../format.ts'
 import { filterFormModel } from './profiles.ts'
+import { ApiResponseError, type ApiClient, type CallContext } from '../api-client.ts'
+import { savedSearchView } from '../saved.ts'
+
+/** The user's saved searches for the dashboard's list; an API without them gives an empty list. */
+function savedSearchesFor(api: ApiClient, ctx: CallContext) {
+  return api.listSavedSearches(ctx).catch((error: unknown) => {
+    if (error instanceof ApiResponseError && (error.status === 404 || error.status === 405)) return []
+    throw error
+  })
+}
 
 const dashboardRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/', { preValidation: profileQueryHook, attachValidation: true, schema: { querystring: DashboardQuerySchema } }, async (request, reply) => {
@@ -11,7 +21,7 @@ const dashboardRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const title = 'Dashboard — Insighta Labs+'
     if (hasErrors(parsed)) return reply.renderPage('dashboard', { title, form, stats: null, charts: null, chips: [] }, 422)
     const params = filterParams(parsed.filter)
-    const stats = await request.callApi((api, ctx) => api.profileStats(params, ctx))
+    const [stats, saved] = await request.callApi((api, ctx) => Promise.all([api.profileStats(params, ctx), savedSearchesFor(api, ctx)]))
     return reply.renderPage('dashboard', {
       title,
       form,
@@ -24,6 +34,7 @@ const dashboardRoutes: FastifyPluginAsyncTypebox = async (app) => {
         ? href('/', { ...filterParams({ ...parsed.filter, min_age: parsed.filter.max_age, max_age: parsed.filter.min_age }) })
         : undefined,
       profilesHref: href('/profiles', params),
+      savedSearches: saved.map((s) => savedSearchView(s, app.portal.config.publicUrl)),
     })
   })
 }

@@ -23,6 +23,8 @@ import {
 } from '../filters.ts'
 import { CsrfField, failedIn, formErrors, REQUIRED_TEXT_PATTERN } from '../forms.ts'
 import { href } from '../format.ts'
+import { facetPanel, PORTAL_FACETS } from '../facets.ts'
+import { queryToSave } from '../saved.ts'
 import { tableModel } from '../table.ts'
 
 /** What every filter form needs to render. */
@@ -59,7 +61,7 @@ const profileRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const title = 'Profiles — Insighta Labs+'
     if (hasErrors(parsed)) return reply.renderPage('profiles', { title, form, table: null, exportHref: null, filtered: true }, 422)
     const envelope = await request.callApi((api, ctx) =>
-      api.listProfiles({ ...filterParams(parsed.filter), ...sortParams(parsed.paging), page: parsed.paging.page, limit: parsed.paging.limit }, ctx),
+      api.listProfiles({ ...filterParams(parsed.filter), ...sortParams(parsed.paging), page: parsed.paging.page, limit: parsed.paging.limit, facets: PORTAL_FACETS }, ctx),
     )
     const base = filterParams(parsed.filter)
     return reply.renderPage('profiles', {
@@ -73,6 +75,9 @@ const profileRoutes: FastifyPluginAsyncTypebox = async (app) => {
       swapHref: invertedAgeRange(parsed.filter)
         ? href('/profiles', { ...filterParams({ ...parsed.filter, min_age: parsed.filter.max_age, max_age: parsed.filter.min_age }) })
         : undefined,
+      facetGroups: facetPanel('/profiles', parsed.filter, parsed.paging, envelope.facets),
+      saveQuery: hasFilters(parsed.filter) ? queryToSave({ ...base, ...sortParams(parsed.paging) }) : undefined,
+      saveBack: request.url,
     })
   })
 

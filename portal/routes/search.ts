@@ -1,19 +1,13 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { parseProfileQuery } from '../../contract/nl-parser.ts'
+import { SEARCH_EXAMPLES } from '../../contract/nl-parser.ts'
+import type { ProfileFilter } from '../../contract/profile-filter.ts'
 import { MAX_QUERY_LENGTH } from '../../contract/profile-query.ts'
 import { ApiResponseError } from '../api-client.ts'
+import { facetPanel, PORTAL_FACETS } from '../facets.ts'
+import { queryToSave } from '../saved.ts'
 import { filterChips, filterParams, PAGE_SIZES, parsedQuery, profileQueryHook, SearchPageQuerySchema, sortParams, withoutField } from '../filters.ts'
 import { href } from '../format.ts'
 import { tableModel } from '../table.ts'
-
-export const SEARCH_EXAMPLES = [
-  'young males from nigeria',
-  'females above 30',
-  'adult males from kenya',
-  'teenagers in ghana',
-  'women aged 20–45 living in nigeria',
-  'seniors from angola',
-] as const
 
 const searchRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/search', { preValidation: profileQueryHook, attachValidation: true, schema: { querystring: SearchPageQuerySchema } }, async (request, reply) => {
@@ -27,27 +21,34 @@ const searchRoutes: FastifyPluginAsyncTypebox = async (app) => {
     if (pagingErrors.length > 0) {
       return reply.renderPage('search', { ...common, state: 'invalid', problem: pagingErrors.map((k) => parsed.errors[k]).join(' ') }, 422)
     }
-    // The parser is pure and shared with the API, so the chips show exactly what the API will apply.
-    const understood = parseProfileQuery(q)
-    if (!understood) return reply.renderPage('search', { ...common, state: 'uninterpretable' })
+    // How the query was read comes from the API (`interpreted`): the portal does no parsing of its own.
     let envelope
     try {
       envelope = await request.callApi((api, ctx) =>
-        api.searchProfiles({ q, ...sortParams(parsed.paging), page: parsed.paging.page, limit: parsed.paging.limit }, ctx),
+        api.searchExplained({ q, ...sortParams(parsed.paging), page: parsed.paging.page, limit: parsed.paging.limit, facets: PORTAL_FACETS }, ctx),
       )
     } catch (error) {
-      if (error instanceof ApiResponseError && error.status === 400) return reply.renderPage('search', { ...common, state: 'uninterpretable' })
+      if (error instanceof ApiResponseError && error.status === 400) {
+        const examples = error.examples && error.examples.length > 0 ? error.examples : SEARCH_EXAMPLES
+        return reply.renderPage('search', { ...common, examples, state: 'uninterpretable' })
+      }
       throw error
     }
+    const understood: ProfileFilter = envelope.interpreted.filter
     const chips = filterChips(understood).map((chip) => ({ ...chip, removeHref: href('/profiles', filterParams(withoutField(understood, chip.field))) }))
     return reply.renderPage('search', {
       ...common,
       state: 'results',
       chips,
+      ignoredWords: envelope.interpreted.ignored_words,
       profilesHref: href('/profiles', filterParams(understood)),
       dashboardHref: href('/', filterParams(understood)),
       exportHref: href('/profiles/export', { ...filterParams(understood), ...sortParams(parsed.paging) }),
       table: tableModel('/search', { q }, parsed.paging, envelope),
+      // a search's facets refine what it understood, on the Profiles page (filters live in that URL)
+      facetGroups: facetPanel('/profiles', understood, parsed.paging, envelope.facets),
+      saveQuery: queryToSave({ q, ...sortParams(parsed.paging) }),
+      saveBack: request.url,
     })
   })
 }

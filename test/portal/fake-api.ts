@@ -63,6 +63,52 @@ export interface FakeApi {
   issue(userId: string): { access_token: string; refresh_token: string; sessionId: string }
   count(call: string): number
   close(): Promise<void>
+  // --- headless access and analyst features (issues 14, 15) ---
+  /** pending device logins by canonical user code */
+  devices: Map<string, FakeDevice>
+  /** wrong device codes so far; from `deviceFailureLimit` on, lookups answer 429 */
+  deviceFailures: number
+  deviceFailureLimit: number
+  /** personal access tokens by id */
+  tokens: Map<string, FakeToken>
+  savedSearches: FakeSavedSearch[]
+  /** the search's `interpreted`; undefined answers 400 with examples */
+  interpreted?: { filter: Record<string, string | number>; ignored_words: string[] }
+}
+
+export interface FakeDevice {
+  user_code: string
+  client_id: string
+  client_name: string
+  created_at: string
+  expires_at: string
+  ip: string | null
+  user_agent: string | null
+  decision?: 'approve' | 'deny'
+  decidedBy?: string
+}
+
+export interface FakeToken {
+  id: string
+  userId: string
+  name: string
+  scopes: ('read' | 'admin')[]
+  created_at: string
+  expires_at: string
+  expired: boolean
+  last_used_at: string | null
+  last_used_ip: string | null
+  last_used_user_agent: string | null
+}
+
+export interface FakeSavedSearch {
+  id: string
+  userId: string
+  name: string
+  kind: 'list' | 'search'
+  query: string
+  path: string
+  created_at: string
 }
 
 export async function startFakeApi(): Promise<FakeApi> {
@@ -87,6 +133,12 @@ export async function startFakeApi(): Promise<FakeApi> {
     revokedSessions: new Set(),
     options: { expiresIn: 180, refreshDelayMs: 0 },
     imports: [],
+    devices: new Map(),
+    deviceFailures: 0,
+    deviceFailureLimit: 5,
+    tokens: new Map(),
+    savedSearches: [],
+    interpreted: { filter: { gender: 'male', country_id: 'NG' }, ignored_words: [] },
     issue(userId: string) {
       serial++
       const sessionId = newId()
@@ -186,7 +238,10 @@ export async function startFakeApi(): Promise<FakeApi> {
     const user = requireUser(request, reply)
     if (!user) return reply
     for (const grant of fake.accessTokens.values()) if (grant.userId === user.id) fake.revokedSessions.add(grant.sessionId)
-    return { status: 'success', message: 'Logged out of all sessions', revoked: 1 }
+    const mine = [...fake.tokens.values()].filter((tk) => tk.userId === user.id)
+    const revokeTokens = (request.body as { revoke_tokens?: unknown } | undefined)?.revoke_tokens === true
+    if (revokeTokens) for (const tk of mine) fake.tokens.delete(tk.id)
+    return { status: 'success', message: 'Logged out of all sessions', revoked: 1, tokens_revoked: revokeTokens ? mine.length : 0, tokens_remaining: revokeTokens ? 0 : mine.length }
   })
 
   app.get('/auth/me', async (request, reply) => {
@@ -259,14 +314,30 @@ export async function startFakeApi(): Promise<FakeApi> {
     created_at: now.replace(/\.\d{3}Z$/, 'Z'),
   }
 
+  /** `facets=…` adds counts per value, as the API does (contract §6). */
+  function facetsFor(request: FastifyRequest): { facets?: Record<string, unknown> } {
+    const asked = String((request.query as Record<string, unknown>).facets ?? '')
+    if (asked === '') return {}
+    const all: Record<string, unknown> = {
+      gender: [{ value: 'male', count: 7 }, { value: 'female', count: 5 }],
+      age_group: [{ value: 'adult', count: 9 }, { value: 'senior', count: 3 }, { value: 'child', count: 0 }],
+      country_id: [{ value: 'NG', label: 'Nigeria', count: 8 }, { value: 'GH', label: 'Ghana <b>', count: 4 }],
+    }
+    return { facets: Object.fromEntries(asked.split(',').filter((f) => f in all).map((f) => [f, all[f]])) }
+  }
+
   app.get('/api/profiles/search', async (request, reply) => {
     if (!requireUser(request, reply)) return reply
-    return { status: 'success', page: 1, limit: 10, total: 1, total_pages: 1, links: { self: '/api/profiles/search?q=x', next: null, prev: null }, data: [profile] }
+    const interpreted = fake.interpreted
+    if (!interpreted) {
+      return reply.code(400).send({ status: 'error', message: 'Unable to interpret query', examples: ['women in kenya', 'young males from nigeria', 'seniors <from> "ghana"'] })
+    }
+    return { status: 'success', page: 1, limit: 10, total: 1, total_pages: 1, links: { self: '/api/profiles/search?q=x', next: null, prev: null }, data: [profile], interpreted, ...facetsFor(request) }
   })
 
   app.get('/api/profiles', async (request, reply) => {
     if (!requireUser(request, reply)) return reply
-    return { status: 'success', page: 1, limit: 10, total: 1, total_pages: 1, links: { self: '/api/profiles?page=1&limit=10', next: null, prev: null }, data: [profile] }
+    return { status: 'success', page: 1, limit: 10, total: 1, total_pages: 1, links: { self: '/api/profiles?page=1&limit=10', next: null, prev: null }, data: [profile], ...facetsFor(request) }
   })
 
   app.get('/api/profiles/stats', async (request, reply) => {
@@ -322,6 +393,155 @@ export async function startFakeApi(): Promise<FakeApi> {
         reasons: { duplicate_name: rows > 0 ? 1 : 0, invalid_age: 0, invalid_gender: 0, invalid_country: 0, invalid_probability: 0, missing_fields: 0, malformed_row: 0 },
       }
     )
+  })
+
+  // --- headless access and analyst features (issues 14, 15), in the API's wire format ---------
+
+  const canonicalCode = (raw: unknown) => (typeof raw === 'string' ? raw.toUpperCase().replace(/[\s-]/g, '') : '')
+
+  function pendingDevice(request: FastifyRequest, reply: FastifyReply, raw: unknown): FakeDevice | undefined {
+    if (fake.deviceFailures >= fake.deviceFailureLimit) {
+      void fail(reply.header('retry-after', '60'), 429, 'Too many wrong codes: try again later')
+      return undefined
+    }
+    const code = canonicalCode(raw)
+    if (code === '') {
+      void fail(reply, 400, 'Missing or empty user_code')
+      return undefined
+    }
+    const device = fake.devices.get(code)
+    if (!device || device.decision) {
+      fake.deviceFailures++
+      void fail(reply, 404, 'Invalid or expired code')
+      return undefined
+    }
+    return device
+  }
+
+  app.get('/auth/device/lookup', async (request, reply) => {
+    if (!requireUser(request, reply)) return reply
+    const device = pendingDevice(request, reply, (request.query as Record<string, unknown>).user_code)
+    if (!device) return reply
+    const { decision: _decision, decidedBy: _decidedBy, ...data } = device
+    return { status: 'success', data }
+  })
+
+  for (const decision of ['approve', 'deny'] as const) {
+    app.post(`/auth/device/${decision}`, async (request, reply) => {
+      const user = requireUser(request, reply)
+      if (!user) return reply
+      const device = pendingDevice(request, reply, (request.body as Record<string, unknown> | undefined)?.user_code)
+      if (!device) return reply
+      device.decision = decision
+      device.decidedBy = user.id
+      return { status: 'success', message: decision === 'approve' ? 'Device approved: it is now signed in' : 'Device denied', data: { user_code: device.user_code } }
+    })
+  }
+
+  const tokenView = ({ userId: _userId, ...token }: FakeToken) => token
+
+  app.get('/api/users/me/tokens', async (request, reply) => {
+    const user = requireUser(request, reply)
+    if (!user) return reply
+    return { status: 'success', data: [...fake.tokens.values()].filter((tk) => tk.userId === user.id).map(tokenView) }
+  })
+
+  app.post('/api/users/me/tokens', async (request, reply) => {
+    const user = requireUser(request, reply)
+    if (!user) return reply
+    const body = (request.body ?? {}) as { name?: unknown; expires_in_days?: unknown; scopes?: unknown }
+    if (typeof body.name !== 'string' || typeof body.expires_in_days !== 'number' || !Array.isArray(body.scopes)) return fail(reply, 422, 'Invalid parameter type')
+    if (body.name.trim() === '') return fail(reply, 400, 'Missing or empty name')
+    if (body.expires_in_days < 1 || body.expires_in_days > 90) return fail(reply, 400, 'expires_in_days must be between 1 and 90')
+    if (body.scopes.includes('admin') && user.role !== 'admin') return fail(reply, 403, 'Only admins can create admin tokens')
+    if ([...fake.tokens.values()].some((tk) => tk.userId === user.id && tk.name === body.name)) return fail(reply, 409, 'A token with that name already exists')
+    const created = new Date()
+    const token: FakeToken = {
+      id: newId(),
+      userId: user.id,
+      name: body.name,
+      scopes: body.scopes as FakeToken['scopes'],
+      created_at: created.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      expires_at: new Date(created.getTime() + body.expires_in_days * 86_400_000).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      expired: false,
+      last_used_at: null,
+      last_used_ip: null,
+      last_used_user_agent: null,
+    }
+    fake.tokens.set(token.id, token)
+    return reply.code(201).send({ status: 'success', token: `insighta_pat_${createHash('sha256').update(token.id).digest('base64url')}`, data: tokenView(token) })
+  })
+
+  app.delete('/api/users/me/tokens/:id', async (request, reply) => {
+    const user = requireUser(request, reply)
+    if (!user) return reply
+    const token = fake.tokens.get((request.params as { id: string }).id)
+    if (!token || token.userId !== user.id) return fail(reply, 404, 'Token not found')
+    fake.tokens.delete(token.id)
+    return reply.code(204).send()
+  })
+
+  app.get('/api/users/:id', async (request, reply) => {
+    if (!requireUser(request, reply, 'admin')) return reply
+    const user = users.find((u) => u.id === (request.params as { id: string }).id)
+    if (!user) return fail(reply, 404, 'User not found')
+    return { status: 'success', data: user }
+  })
+
+  app.get('/api/users/:id/tokens', async (request, reply) => {
+    if (!requireUser(request, reply, 'admin')) return reply
+    const id = (request.params as { id: string }).id
+    if (!users.some((u) => u.id === id)) return fail(reply, 404, 'User not found')
+    return { status: 'success', data: [...fake.tokens.values()].filter((tk) => tk.userId === id).map(tokenView) }
+  })
+
+  app.delete('/api/users/:id/tokens/:tokenId', async (request, reply) => {
+    if (!requireUser(request, reply, 'admin')) return reply
+    const params = request.params as { id: string; tokenId: string }
+    const token = fake.tokens.get(params.tokenId)
+    if (!token || token.userId !== params.id) return fail(reply, 404, 'Token not found')
+    fake.tokens.delete(token.id)
+    return reply.code(204).send()
+  })
+
+  app.get('/api/saved-searches', async (request, reply) => {
+    const user = requireUser(request, reply)
+    if (!user) return reply
+    return { status: 'success', data: fake.savedSearches.filter((s) => s.userId === user.id).map(({ userId: _userId, ...s }) => s) }
+  })
+
+  app.post('/api/saved-searches', async (request, reply) => {
+    const user = requireUser(request, reply)
+    if (!user) return reply
+    const body = (request.body ?? {}) as { name?: unknown; query?: unknown }
+    if (typeof body.name !== 'string' || typeof body.query !== 'string') return fail(reply, 422, 'Invalid parameter type')
+    const name = body.name.trim()
+    const query = body.query.trim().replace(/^\?/, '')
+    if (name === '') return fail(reply, 400, 'Missing or empty name')
+    if (query === '') return fail(reply, 400, 'Missing or empty query')
+    if (fake.savedSearches.some((s) => s.userId === user.id && s.name === name)) return fail(reply, 409, 'A saved search with that name already exists')
+    const kind = new URLSearchParams(query).has('q') ? 'search' : 'list'
+    const saved: FakeSavedSearch = {
+      id: newId(),
+      userId: user.id,
+      name,
+      kind,
+      query,
+      path: `${kind === 'search' ? '/api/profiles/search' : '/api/profiles'}?${query}`,
+      created_at: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    }
+    fake.savedSearches.push(saved)
+    const { userId: _userId, ...data } = saved
+    return reply.code(201).send({ status: 'success', data })
+  })
+
+  app.delete('/api/saved-searches/:id', async (request, reply) => {
+    const user = requireUser(request, reply)
+    if (!user) return reply
+    const index = fake.savedSearches.findIndex((s) => s.id === (request.params as { id: string }).id && s.userId === user.id)
+    if (index < 0) return fail(reply, 404, 'Saved search not found')
+    fake.savedSearches.splice(index, 1)
+    return reply.code(204).send()
   })
 
   fake.url = await app.listen({ host: '127.0.0.1', port: 0 })

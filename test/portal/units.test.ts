@@ -153,9 +153,9 @@ t.test('the nav model: role-dependent links and the current page', async (t) => 
   const analyst = { id: 'u1', username: 'octo-analyst', role: 'analyst' as const, email: null, avatar_url: null }
   t.same(navModel(null, '/'), { links: [], user: null }, 'nothing for a visitor who is not signed in')
   const nav = navModel(analyst, '/profiles/0190b6d2-0000-7000-8000-000000000000')
-  t.same(nav.links.map((l) => l.label), ['Dashboard', 'Profiles', 'Search', 'Account'])
+  t.same(nav.links.map((l) => l.label), ['Dashboard', 'Profiles', 'Search', 'Saved', 'Account'])
   t.same(nav.links.filter((l) => l.current).map((l) => l.href), ['/profiles'], 'a profile page is under Profiles')
-  t.same(navModel({ ...analyst, role: 'admin' }, '/').links.map((l) => l.label), ['Dashboard', 'Profiles', 'Search', 'Import', 'Users', 'Account'])
+  t.same(navModel({ ...analyst, role: 'admin' }, '/').links.map((l) => l.label), ['Dashboard', 'Profiles', 'Search', 'Saved', 'Import', 'Users', 'Account'])
   t.same(navModel(analyst, '/').links.filter((l) => l.current).map((l) => l.href), ['/'], 'the dashboard only on itself')
   t.same(navModel(analyst, '/searches').links.filter((l) => l.current), [], 'a prefix is not a parent')
 })
