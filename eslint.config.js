@@ -3,7 +3,7 @@ import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', '.scratch-*/', '.data/', '.tap/', 'test-artifacts/', 'portal/public/'] },
+  { ignores: ['node_modules/', 'dist/', 'cli/dist/', '.scratch-*/', '.data/', '.tap/', 'test-artifacts/', 'portal/public/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -29,6 +29,10 @@ export interface Credentials {
   expires_in: number
   /** when the access token expires, by the local clock at the time it was issued (ISO 8601) */
   expires_at: string
+  /** the refresh token's idle lifetime the API granted with the current pair, in seconds (when it said) */
+  refresh_expires_in?: number
+  /** when the refresh token lapses unless used, by the local clock (ISO 8601; when the API said) */
+  refresh_expires_at?: string
   user: StoredUser
   saved_at: string
 }
@@ -129,6 +133,12 @@ export function credentialsProblem(value: unknown): string | null {
   if (value.token_type !== 'Bearer') return 'token_type is not Bearer'
   if (typeof value.expires_in !== 'number' || !(value.expires_in > 0)) return 'expires_in is missing'
   if (Number.isNaN(Date.parse(String(value.expires_at)))) return 'expires_at is not a date'
+  if (value.refresh_expires_in !== undefined && !(typeof value.refresh_expires_in === 'number' && value.refresh_expires_in >= 0)) {
+    return 'refresh_expires_in is not a number of seconds'
+  }
+  if (value.refresh_expires_at !== undefined && Number.isNaN(Date.parse(String(value.refresh_expires_at)))) {
+    return 'refresh_expires_at is not a date'
+  }
   const user = value.user
   if (!isRecord(user) || typeof user.id !== 'string' || typeof user.username !== 'string' || typeof user.role !== 'string') {
     return 'user is missing'

@@ -1,6 +1,7 @@
 import os from 'node:os'
 import path from 'node:path'
 import { usageError } from './errors.ts'
+import type { ColourMode } from './output.ts'
 
 /** The API a fresh `insighta login` talks to: the local development server (`npm start`). */
 export const DEFAULT_API_URL = 'http://127.0.0.1:3000'
@@ -21,6 +22,10 @@ export interface CliEnvironment {
   loginTimeoutMs: number
   /** INSIGHTA_DEBUG=1: print stack traces of unexpected failures */
   debug: boolean
+  /** NO_COLOR (any value: never) wins over FORCE_COLOR (any value but 0/false: always); else auto */
+  colour: ColourMode
+  /** the machine's name, for the session label `insighta-cli on <host>` */
+  hostname: string
 }
 
 export function readEnvironment(env: NodeJS.ProcessEnv = process.env): CliEnvironment {
@@ -36,7 +41,17 @@ export function readEnvironment(env: NodeJS.ProcessEnv = process.env): CliEnviro
     apiUrl: apiUrl === undefined ? undefined : normaliseApiUrl(apiUrl, 'INSIGHTA_API_URL'),
     loginTimeoutMs: timeout === undefined ? DEFAULT_LOGIN_TIMEOUT_MS : Number(timeout),
     debug: env.INSIGHTA_DEBUG === '1',
+    colour: colourMode(env),
+    hostname: os.hostname(),
   }
+}
+
+/** https://no-color.org and the FORCE_COLOR convention of Node and most CLIs. */
+export function colourMode(env: NodeJS.ProcessEnv): ColourMode {
+  if (nonEmpty(env.NO_COLOR) !== undefined) return 'never'
+  const force = nonEmpty(env.FORCE_COLOR)?.toLowerCase()
+  if (force === undefined) return 'auto'
+  return force === '0' || force === 'false' ? 'never' : 'always'
 }
 
 /** An http(s) origin plus optional path prefix, without a trailing slash, so paths can be appended. */

@@ -47,6 +47,16 @@ export class CorruptedCredentialsError extends CliError {
   }
 }
 
+/** The credentials file holds a session the API no longer accepts; the stored user is still known. */
+export class SessionEndedError extends CliError {
+  constructor(
+    message: string,
+    readonly user: { username: string; role: string; email: string | null } | undefined,
+  ) {
+    super(ExitCode.auth, message)
+  }
+}
+
 export const usageError = (message: string) => new CliError(ExitCode.usage, message)
 export const authError = (message: string) => new CliError(ExitCode.auth, message)
 

@@ -1,10 +1,26 @@
+import { API_VERSION, API_VERSION_HEADER } from '../contract/headers.ts'
 import { isRecord } from './credentials.ts'
+import { CLI_VERSION } from './version.ts'
 import { CliError, ExitCode, exitCodeForStatus } from './errors.ts'
 
-export const API_VERSION = '1'
 const DEFAULT_TIMEOUT_MS = 30_000
 /** Error bodies are short JSON; an HTML page or a runaway body is not read past this. */
 const MAX_ERROR_BODY = 64 * 1024
+
+/**
+ * Sent as User-Agent on every request: the API labels a session with the user agent of the client
+ * that logged in, so a CLI session reads `insighta-cli/0.1.0 on build-box` rather than the browser
+ * that approved it (set once by the entry point, from the environment).
+ */
+let userAgent = `insighta-cli/${CLI_VERSION}`
+
+export function setUserAgentHost(hostname: string): void {
+  userAgent = `insighta-cli/${CLI_VERSION} on ${sanitise(hostname).slice(0, 100)}`
+}
+
+export function cliUserAgent(): string {
+  return userAgent
+}
 
 export type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE'
 export type QueryValue = string | number | undefined
@@ -37,7 +53,12 @@ export function urlFor(baseUrl: string, path: string, query: Record<string, Quer
 
 /** One HTTP exchange. Resolves with any status; only transport failures become (network) errors. */
 export async function send(baseUrl: string, request: HttpRequest): Promise<Response> {
-  const headers: Record<string, string> = { 'x-api-version': API_VERSION, accept: 'application/json', ...request.headers }
+  const headers: Record<string, string> = {
+    [API_VERSION_HEADER]: API_VERSION,
+    accept: 'application/json',
+    'user-agent': userAgent,
+    ...request.headers,
+  }
   let body: BodyInit | undefined
   if (request.json !== undefined) {
     headers['content-type'] = 'application/json'

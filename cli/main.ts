@@ -1,40 +1,16 @@
-import { CommanderError } from 'commander'
-import { createContext } from './context.ts'
-import { readEnvironment } from './environment.ts'
-import { CliError, ExitCode } from './errors.ts'
-import { Output } from './output.ts'
-import { buildProgram } from './program.ts'
+/**
+ * The `insighta` entry point, kept tiny on purpose: `--version` is answered from a constant with
+ * nothing else loaded, and every other command line loads the runner (Commander plus only the
+ * command asked for) on demand. No other work happens at import time.
+ */
+import { CLI_VERSION } from './version.ts'
 
-/** Runs one command line and returns its exit code; every failure becomes one line on stderr. */
-export async function main(argv: readonly string[]): Promise<number> {
-  const out = new Output(process.stdout, process.stderr)
-  let debug = false
-  try {
-    const env = readEnvironment()
-    debug = env.debug
-    await buildProgram(createContext(env, out)).parseAsync([...argv])
-    return ExitCode.ok
-  } catch (error) {
-    return report(error, out, debug)
-  }
+const args = process.argv.slice(2)
+if (args.length === 1 && (args[0] === '--version' || args[0] === '-v')) {
+  process.stdout.write(`${CLI_VERSION}\n`)
+} else {
+  const { run } = await import('./run.ts')
+  const code = await run(process.argv)
+  // Exit explicitly once stdout has drained: idle keep-alive sockets must not hold the terminal.
+  process.stdout.write('', () => process.exit(code))
 }
-
-function report(error: unknown, out: Output, debug: boolean): number {
-  if (error instanceof CommanderError) {
-    // Commander has already printed its message (or the help/version text).
-    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return ExitCode.ok
-    return ExitCode.usage
-  }
-  if (error instanceof CliError) {
-    out.message(`error: ${error.message}`)
-    return error.exitCode
-  }
-  out.message(`error: unexpected failure: ${error instanceof Error ? error.message : String(error)}`)
-  if (debug && error instanceof Error && error.stack) out.message(error.stack)
-  else out.message('(set INSIGHTA_DEBUG=1 for details)')
-  return ExitCode.internal
-}
-
-const code = await main(process.argv)
-// Exit explicitly once stdout has drained: idle keep-alive sockets must not hold the terminal.
-process.stdout.write('', () => process.exit(code))

@@ -1,27 +1,67 @@
-import { readFileSync } from 'node:fs'
 import { Command } from 'commander'
-import { loginCommand, logoutCommand, whoamiCommand } from './commands/auth.ts'
-import { profilesCommand } from './commands/profiles.ts'
 import { withExamples } from './commands/shared.ts'
-import { sessionsCommand } from './commands/sessions.ts'
-import { usersCommand } from './commands/users.ts'
 import type { CliContext } from './context.ts'
-
-function packageVersion(): string {
-  const pkg: unknown = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'))
-  return typeof pkg === 'object' && pkg !== null && 'version' in pkg && typeof pkg.version === 'string' ? pkg.version : '0.0.0'
-}
+import { CLI_VERSION } from './version.ts'
 
 const EXIT_CODES_HELP = `Exit codes: 0 ok · 2 usage (bad flag or value) · 3 not logged in or session expired · 4 permission
 denied · 5 not found · 6 API unreachable · 7 API error or unexpected answer.
 Environment: INSIGHTA_HOME (credentials folder, default ~/.insighta), INSIGHTA_TOKEN (use this access
-token instead of the file), INSIGHTA_API_URL (the API to use).`
+token instead of the file), INSIGHTA_API_URL (the API to use), NO_COLOR / FORCE_COLOR (colour on a terminal).`
 
-/** The whole command tree. Commands get the context; nothing here runs anything. */
-export function buildProgram(ctx: CliContext): Command {
+interface TopLevelCommand {
+  name: string
+  description: string
+  load(ctx: CliContext): Promise<Command>
+}
+
+/**
+ * The top-level commands, each loaded only when it is the one being run: a command line pays for
+ * its own command's modules and nothing else. The others appear in `--help` by name and description.
+ */
+const COMMANDS: readonly TopLevelCommand[] = [
+  {
+    name: 'login',
+    description: 'log in through GitHub in your browser and save credentials for the other commands',
+    load: async (ctx) => (await import('./commands/auth.ts')).loginCommand(ctx),
+  },
+  {
+    name: 'logout',
+    description: 'end the session on the server, then delete the local credentials',
+    load: async (ctx) => (await import('./commands/auth.ts')).logoutCommand(ctx),
+  },
+  {
+    name: 'whoami',
+    description: 'show who you are logged in as, where, and where the credentials are stored',
+    load: async (ctx) => (await import('./commands/auth.ts')).whoamiCommand(ctx),
+  },
+  {
+    name: 'profiles',
+    description: 'list, search, view, create, delete, export, import and count profiles',
+    load: async (ctx) => (await import('./commands/profiles.ts')).profilesCommand(ctx),
+  },
+  {
+    name: 'sessions',
+    description: 'your active sessions (CLI logins and browsers) and when each one ends',
+    load: async (ctx) => (await import('./commands/sessions.ts')).sessionsCommand(ctx),
+  },
+  {
+    name: 'users',
+    description: 'manage users (admin)',
+    load: async (ctx) => (await import('./commands/users.ts')).usersCommand(ctx),
+  },
+]
+
+/** The command a command line runs: its first word that is not a flag (`help X` runs X's help). */
+export function requestedCommand(args: readonly string[]): string | undefined {
+  const words = args.filter((arg) => !arg.startsWith('-'))
+  return words[0] === 'help' ? words[1] : words[0]
+}
+
+/** The command tree for `args` (the command line without node and the script). Nothing runs here. */
+export async function buildProgram(ctx: CliContext, args: readonly string[]): Promise<Command> {
   const program = new Command('insighta')
     .description('Insighta Labs+ in your terminal: demographic profiles, search, export and accounts.')
-    .version(packageVersion(), '-v, --version')
+    .version(CLI_VERSION, '-v, --version')
   withExamples(program, [
     'insighta login',
     'insighta profiles list --gender female --country NG --limit 20',
@@ -30,12 +70,11 @@ export function buildProgram(ctx: CliContext): Command {
     'insighta whoami',
   ]).addHelpText('after', EXIT_CODES_HELP)
 
-  program.addCommand(loginCommand(ctx))
-  program.addCommand(logoutCommand(ctx))
-  program.addCommand(whoamiCommand(ctx))
-  program.addCommand(profilesCommand(ctx))
-  program.addCommand(sessionsCommand(ctx))
-  program.addCommand(usersCommand(ctx))
+  const requested = requestedCommand(args)
+  for (const entry of COMMANDS) {
+    if (entry.name === requested) program.addCommand((await entry.load(ctx)).description(entry.description))
+    else program.command(entry.name).description(entry.description)
+  }
   configureTree(program)
   return program
 }

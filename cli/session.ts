@@ -9,7 +9,7 @@ import {
   type Warn,
 } from './credentials.ts'
 import { DEFAULT_API_URL, type CliEnvironment } from './environment.ts'
-import { authError, NotLoggedInError, SESSION_EXPIRED } from './errors.ts'
+import { authError, NotLoggedInError, SESSION_EXPIRED, SessionEndedError } from './errors.ts'
 import { withFileLock } from './file-lock.ts'
 import { apiError, readJsonObject, send, unexpectedResponse } from './http.ts'
 
@@ -29,6 +29,8 @@ export interface TokenSource {
   /** the refresh token to revoke at logout (none for INSIGHTA_TOKEN) */
   refreshToken(): string | undefined
   user(): StoredUser | undefined
+  /** the refresh token's idle lifetime in seconds, as the API last granted it (unknown for INSIGHTA_TOKEN) */
+  refreshLifetime(): number | undefined
 }
 
 /** INSIGHTA_TOKEN: used as is; there is nothing to refresh it with. */
@@ -48,6 +50,9 @@ class EnvTokenSource implements TokenSource {
     return undefined
   }
   user() {
+    return undefined
+  }
+  refreshLifetime() {
     return undefined
   }
 }
@@ -84,6 +89,10 @@ export class FileTokenSource implements TokenSource {
     return this.credentials.user
   }
 
+  refreshLifetime() {
+    return this.credentials.refresh_expires_in
+  }
+
   /**
    * Takes the lock, then re-reads the file: if another process refreshed while we waited, its new
    * token is used instead of spending the (now already used) refresh token a second time.
@@ -92,7 +101,7 @@ export class FileTokenSource implements TokenSource {
     await ensureHome(this.home, this.warn)
     await withFileLock(path.join(this.home, LOCK_FILE), async () => {
       const current = await readCredentials(this.home, this.warn)
-      if (current === null) throw authError(SESSION_EXPIRED)
+      if (current === null) throw new SessionEndedError(SESSION_EXPIRED, this.credentials.user)
       if (current.access_token !== seenAccessToken && !needsRefresh(current, this.now())) {
         this.credentials = current
         return
@@ -120,22 +129,38 @@ async function redeemRefreshToken(current: Credentials, now: number): Promise<Cr
   // 400/401: the refresh token is expired, used or revoked — only a new login helps.
   if (response.status === 400 || response.status === 401) {
     await response.body?.cancel()
-    throw authError(SESSION_EXPIRED)
+    throw new SessionEndedError(sessionEndedMessage(current, now), current.user)
   }
   if (!response.ok) throw await apiError(current.api_url, response)
   const tokens = parseTokenResponse(current.api_url, response.status, await readJsonObject(current.api_url, response))
   return { ...current, ...credentialFields(tokens, now) }
 }
 
+/**
+ * Why a refresh was refused, as far as the CLI can tell: past the idle lifetime the API granted
+ * (by the local clock) it is the product's idle sign-out, which must never come as a surprise;
+ * otherwise the session was ended elsewhere (logout, revocation, an admin) or reached its absolute end.
+ */
+export function sessionEndedMessage(credentials: Credentials, now: number): string {
+  const lapsedAt = credentials.refresh_expires_at === undefined ? NaN : Date.parse(credentials.refresh_expires_at)
+  if (credentials.refresh_expires_in !== undefined && lapsedAt <= now) {
+    const minutes = Math.max(1, Math.round(credentials.refresh_expires_in / 60))
+    return `Signed out after ${minutes} minute${minutes === 1 ? '' : 's'} without activity: run insighta login`
+  }
+  return SESSION_EXPIRED
+}
+
 export interface TokenResponse {
   access_token: string
   refresh_token: string
   expires_in: number
+  /** the refresh token's idle lifetime (the API sends it; older APIs did not) */
+  refresh_expires_in?: number
 }
 
 /** `{"status":"success","access_token","refresh_token","token_type":"Bearer","expires_in"}` (contract §5). */
 export function parseTokenResponse(apiUrl: string, status: number, body: Record<string, unknown>): TokenResponse {
-  const { access_token, refresh_token, expires_in, token_type } = body
+  const { access_token, refresh_token, expires_in, token_type, refresh_expires_in } = body
   if (
     typeof access_token !== 'string' ||
     access_token === '' ||
@@ -147,7 +172,8 @@ export function parseTokenResponse(apiUrl: string, status: number, body: Record<
   ) {
     throw unexpectedResponse(apiUrl, status)
   }
-  return { access_token, refresh_token, expires_in }
+  const idle = typeof refresh_expires_in === 'number' && refresh_expires_in >= 0 ? refresh_expires_in : undefined
+  return { access_token, refresh_token, expires_in, ...(idle === undefined ? {} : { refresh_expires_in: idle }) }
 }
 
 export function credentialFields(tokens: TokenResponse, now: number) {
@@ -157,6 +183,8 @@ export function credentialFields(tokens: TokenResponse, now: number) {
     refresh_token: tokens.refresh_token,
     expires_in: tokens.expires_in,
     expires_at: new Date(now + tokens.expires_in * 1000).toISOString(),
+    refresh_expires_in: tokens.refresh_expires_in,
+    refresh_expires_at: tokens.refresh_expires_in === undefined ? undefined : new Date(now + tokens.refresh_expires_in * 1000).toISOString(),
     saved_at: new Date(now).toISOString(),
   }
 }

@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from 'commander'
+import { MAX_AGE, MAX_LIMIT, MAX_PAGE, SORT_COLUMNS, SORT_ORDERS } from '../contract/query-limits.ts'
 
 /**
  * Option parsers for Commander. Every value is checked before any request is made, so a typo costs
@@ -8,12 +9,10 @@ import { InvalidArgumentError } from 'commander'
 export const GENDERS = ['male', 'female'] as const
 export const AGE_GROUPS = ['child', 'teenager', 'adult', 'senior'] as const
 /** contract §3: the sortable columns */
-export const SORT_FIELDS = ['age', 'created_at', 'gender_probability', 'country_probability', 'name'] as const
-export const ORDERS = ['asc', 'desc'] as const
+export const SORT_FIELDS = SORT_COLUMNS
+export const ORDERS = SORT_ORDERS
 export const ROLES = ['admin', 'analyst'] as const
-export const MAX_AGE = 150
-export const MAX_LIMIT = 50
-export const MAX_PAGE = 10_000_000
+export { MAX_AGE, MAX_LIMIT, MAX_PAGE }
 export const MAX_NAME_LENGTH = 200
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i

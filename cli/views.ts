@@ -1,5 +1,5 @@
 import { isRecord } from './credentials.ts'
-import { formatTable, pageFooter, cellText, type Cell, type Column } from './output.ts'
+import { formatTable, pageFooter, cellText, type Cell, type Column, type TableData } from './output.ts'
 
 /** Turns API JSON into text. Shapes are checked, not trusted: a missing field prints as "-". */
 
@@ -35,18 +35,17 @@ function probabilityText(value: unknown): string {
 }
 
 const PROFILE_COLUMNS: Column[] = [
-  { header: 'ID' },
-  { header: 'NAME', max: 28 },
+  { header: 'ID', shortId: true, min: 8 },
+  { header: 'NAME', max: 40, min: 8 },
   { header: 'GENDER' },
   { header: 'P(G)', align: 'right' },
   { header: 'AGE', align: 'right' },
-  { header: 'AGE GROUP' },
-  { header: 'COUNTRY', max: 24 },
+  { header: 'AGE GROUP', min: 5 },
+  { header: 'COUNTRY', max: 32, min: 6 },
   { header: 'P(C)', align: 'right' },
 ]
 
-export function profileTable(list: ListEnvelope): string {
-  if (list.data.length === 0) return `No profiles match.\n${pageFooter(list.page, list.totalPages, list.total)}`
+export function profileTable(list: ListEnvelope): TableData {
   const rows = list.data.map((p) => [
     cell(p.id),
     cell(p.name),
@@ -57,7 +56,7 @@ export function profileTable(list: ListEnvelope): string {
     typeof p.country_name === 'string' ? `${p.country_name} (${cellText(cell(p.country_id))})` : cell(p.country_id),
     probabilityText(p.country_probability),
   ])
-  return `${formatTable(PROFILE_COLUMNS, rows)}\n\n${pageFooter(list.page, list.totalPages, list.total)}`
+  return { columns: PROFILE_COLUMNS, rows, footer: pageFooter(list.page, list.totalPages, list.total), empty: 'No profiles match.' }
 }
 
 const PROFILE_FIELDS = [
@@ -124,7 +123,12 @@ export function statsReport(data: Json, maxCountries = 10): string {
  * A table of API records (sessions, users) whose exact fields belong to another team's API: known
  * fields come first in a sensible order, and any other scalar field is still shown rather than lost.
  */
-export function recordTable(records: readonly Json[], preferred: readonly string[], hidden: readonly string[] = []): string {
+export function recordTable(
+  records: readonly Json[],
+  preferred: readonly string[],
+  hidden: readonly string[] = [],
+  options: { footer?: string; empty?: string; ids?: readonly string[] } = {},
+): TableData {
   const keys: string[] = []
   for (const key of preferred) if (records.some((r) => key in r)) keys.push(key)
   for (const record of records) {
@@ -132,6 +136,7 @@ export function recordTable(records: readonly Json[], preferred: readonly string
       if (!keys.includes(key) && !hidden.includes(key) && (value === null || typeof value !== 'object')) keys.push(key)
     }
   }
-  const columns = keys.map((key) => ({ header: key.toUpperCase().replaceAll('_', ' '), max: 40 }))
-  return formatTable(columns, records.map((r) => keys.map((key) => cell(r[key]))))
+  const ids = options.ids ?? ['id']
+  const columns: Column[] = keys.map((key) => ({ header: key.toUpperCase().replaceAll('_', ' '), max: 40, shortId: ids.includes(key) }))
+  return { columns, rows: records.map((r) => keys.map((key) => cell(r[key]))), footer: options.footer, empty: options.empty }
 }

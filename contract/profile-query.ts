@@ -8,18 +8,11 @@ import { Type, type Static } from 'typebox'
 import { AgeGroupSchema, GenderSchema, ProfileSchema } from './profile.ts'
 import { canonicalFilter, type ProfileFilter } from './profile-filter.ts'
 
-export const MAX_LIMIT = 50
-export const DEFAULT_LIMIT = 10
-/** Far beyond any real page, small enough that (page-1)*limit stays an exact integer offset. */
-export const MAX_PAGE = 10_000_000
-export const MAX_AGE = 150
-/** The longest natural-language query the search reads. */
-export const MAX_QUERY_LENGTH = 500
+import { DEFAULT_LIMIT, MAX_AGE, MAX_LIMIT, MAX_PAGE, MAX_QUERY_LENGTH, SORT_COLUMNS, SORT_ORDERS } from './query-limits.ts'
+import type { SortColumn, SortOrder } from './query-limits.ts'
 
-export const SORT_COLUMNS = ['age', 'created_at', 'gender_probability', 'country_probability', 'name'] as const
-export type SortColumn = (typeof SORT_COLUMNS)[number]
-export const SORT_ORDERS = ['asc', 'desc'] as const
-export type SortOrder = (typeof SORT_ORDERS)[number]
+export { DEFAULT_LIMIT, MAX_AGE, MAX_LIMIT, MAX_PAGE, MAX_QUERY_LENGTH, SORT_COLUMNS, SORT_ORDERS }
+export type { SortColumn, SortOrder }
 
 export const SortColumnSchema = Type.Union([
   Type.Literal('age'),

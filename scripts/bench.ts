@@ -4,6 +4,7 @@
  * npm run bench -- portal   — the portal's profiles page at 16 concurrent users
  * npm run bench -- import   — a 500k-row CSV import while the list benchmark runs
  * npm run bench -- parser   — the natural-language parser per query over the grammar table
+ * npm run bench -- cli      — start-up of the compiled CLI (--version, --help) next to `node -e 0`
  * Options: --rows N (default 1000000), --duration S (default 10). BENCH_DATABASE_URL picks the server.
  */
 import { parseArgs } from 'node:util'
@@ -42,7 +43,10 @@ switch (which) {
     benchParser()
     break
   }
+  case 'cli':
+    await (await import('./bench-cli.ts')).benchCli()
+    break
   default:
-    console.error(`unknown benchmark "${which}": api, seed, portal, import or parser`)
+    console.error(`unknown benchmark "${which}": api, seed, portal, import, parser or cli`)
     process.exit(2)
 }

@@ -2,7 +2,7 @@ import { Command } from 'commander'
 import type { CliContext } from '../context.ts'
 import { credentialsPath, deleteCredentials, isRecord, readCredentials, type Credentials } from '../credentials.ts'
 import { DEFAULT_API_URL, normaliseApiUrl } from '../environment.ts'
-import { CliError, CorruptedCredentialsError, ExitCode, NotLoggedInError } from '../errors.ts'
+import { CliError, CorruptedCredentialsError, ExitCode, NotLoggedInError, SessionEndedError } from '../errors.ts'
 import { send, unexpectedResponse } from '../http.ts'
 import { login } from '../login.ts'
 import { port } from '../validate.ts'
@@ -11,7 +11,6 @@ import { printJson, withExamples, withJson } from './shared.ts'
 
 export function loginCommand(ctx: CliContext): Command {
   const command = new Command('login')
-    .description('log in through GitHub in your browser and save credentials for the other commands')
     .option('--api-url <url>', `the Insighta Labs+ API (default: INSIGHTA_API_URL, the last login's API, or ${DEFAULT_API_URL})`)
     .option('--no-browser', 'print the login URL instead of opening a browser (e.g. over SSH)')
     .option('--port <n>', 'fixed port for the local callback listener (default: any free port)', port)
@@ -51,7 +50,6 @@ async function endReplacedSession(previous: Credentials): Promise<void> {
 
 export function logoutCommand(ctx: CliContext): Command {
   const command = new Command('logout')
-    .description('end the session on the server, then delete the local credentials')
     .option('--all', 'end every session of your account (all devices and browsers)')
   return withExamples(command, ['insighta logout', 'insighta logout --all']).action(async (options: { all?: boolean }) => {
     await logout(ctx, options.all === true)
@@ -104,15 +102,32 @@ async function logout(ctx: CliContext, all: boolean): Promise<void> {
 }
 
 export function whoamiCommand(ctx: CliContext): Command {
-  const command = withJson(new Command('whoami').description('show who you are logged in as, where, and where the credentials are stored'))
+  const command = withJson(new Command('whoami'))
   return withExamples(command, ['insighta whoami', 'insighta whoami --json']).action(async (options: { json?: boolean }) => {
     const source = await ctx.tokenSource()
     const client = await ctx.client()
-    const body = await ctx.out.spin('Checking…', () => client.json({ method: 'GET', path: '/auth/me' }))
+    const stored = source.kind === 'env' ? 'INSIGHTA_TOKEN (environment variable)' : credentialsPath(ctx.env.home)
+    let body: Record<string, unknown>
+    try {
+      body = await ctx.out.spin('Checking…', () => client.json({ method: 'GET', path: '/auth/me' }))
+    } catch (error) {
+      // The session is over, but the file still says whose it was: show that, then why it ended.
+      if (!(error instanceof SessionEndedError) || error.user === undefined || options.json) throw error
+      ctx.out.print(
+        keyValues([
+          ['user', error.user.username],
+          ['role', error.user.role],
+          ['email', error.user.email],
+          ['api', client.apiUrl],
+          ['credentials', stored],
+          ['session', 'ended'],
+        ]),
+      )
+      throw error
+    }
     if (options.json) return printJson(ctx, body)
     const user = isRecord(body.data) ? body.data : body.user
     if (!isRecord(user)) throw unexpectedResponse(client.apiUrl, 200)
-    const stored = source.kind === 'env' ? 'INSIGHTA_TOKEN (environment variable)' : credentialsPath(ctx.env.home)
     ctx.out.print(
       keyValues([
         ['user', typeof user.username === 'string' ? user.username : null],

@@ -6,7 +6,9 @@ import { Readable, Transform, type TransformCallback } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web'
 import { Command } from 'commander'
+import type { ApiClient } from '../api-client.ts'
 import type { CliContext } from '../context.ts'
+import { CsvFormulaGuard } from '../csv-formula-guard.ts'
 import { isErrno } from '../credentials.ts'
 import { CliError, ExitCode, usageError } from '../errors.ts'
 import { networkReason, unexpectedResponse } from '../http.ts'
@@ -21,7 +23,11 @@ const NEWLINE = 0x0a
 interface ExportOptions extends FilterOptions, PagingOptions {
   format: 'csv'
   output?: string
+  raw?: boolean
 }
+
+/** `-o -`: the CSV goes to stdout (for pipes); messages stay on stderr. */
+const STDOUT = '-'
 
 export function exportCommand(ctx: CliContext): Command {
   const command = withSorting(
@@ -29,13 +35,19 @@ export function exportCommand(ctx: CliContext): Command {
       new Command('export')
         .description('download every matching profile as CSV, streamed to a file (default: profiles_<timestamp>.csv here)')
         .option('--format <format>', 'file format (only csv)', oneOf(['csv'] as const, '--format'), 'csv')
-        .option('-o, --output <file>', 'where to write (replaced if it exists)'),
+        .option('-o, --output <file>', 'where to write (replaced if it exists); - writes to stdout')
+        .option(
+          '--raw',
+          "keep cells exactly as the API sent them; by default a cell starting with = + - @, tab or CR gets a leading ' so spreadsheets do not run it as a formula",
+        ),
     ),
   )
   return withExamples(command, [
     'insighta profiles export --format csv',
     'insighta profiles export --format csv --country NG --gender female',
     'insighta profiles export --format csv --output nigeria.csv --sort-by age',
+    'insighta profiles export -o - --age-group senior | wc -l',
+    'insighta profiles export --raw -o exact.csv',
   ]).action(async (options: ExportOptions) => exportProfiles(ctx, options))
 }
 
@@ -50,9 +62,13 @@ export function defaultExportName(now = new Date()): string {
  * leaves a truncated file that looks complete.
  */
 async function exportProfiles(ctx: CliContext, options: ExportOptions): Promise<void> {
-  const target = path.resolve(options.output ?? defaultExportName())
-  await checkWritableFolder(path.dirname(target))
+  const toStdout = options.output === STDOUT
+  const target = toStdout ? STDOUT : path.resolve(options.output ?? defaultExportName())
+  if (!toStdout) await checkWritableFolder(path.dirname(target))
   const client = await ctx.client()
+  // Progress needs a terminal on stderr, and one that the CSV itself is not being written to.
+  const showProgress = ctx.out.interactive && !(toStdout && ctx.out.terminal)
+  const total = showProgress ? await countMatches(client, options) : undefined
   const response = await client.request({
     method: 'GET',
     path: '/api/profiles/export',
@@ -64,15 +80,26 @@ async function exportProfiles(ctx: CliContext, options: ExportOptions): Promise<
     throw unexpectedResponse(client.apiUrl, response.status)
   }
 
+  const started = Date.now()
+  const counter = new CsvCounter((rows, bytes) => {
+    if (showProgress) ctx.out.progress(progressLine(rows, bytes, total, Date.now() - started))
+  })
+  const stages: Transform[] = options.raw ? [counter] : [new CsvFormulaGuard(), counter]
+  const body = Readable.fromWeb(response.body as NodeReadableStream<Uint8Array>)
+  if (toStdout) {
+    await streamToStdout(client.apiUrl, body, stages)
+    ctx.out.message(`Exported ${counter.rows} profiles (${formatBytes(counter.bytes)}) to stdout`)
+    return
+  }
+
   const temp = path.join(path.dirname(target), `.${path.basename(target)}.${randomBytes(4).toString('hex')}.part`)
-  const counter = new CsvCounter((rows, bytes) => ctx.out.progress(`Exporting… ${rows} rows, ${formatBytes(bytes)}`))
   const removeTemp = () => rm(temp, { force: true })
   const onSignal = () => {
     void removeTemp().finally(() => process.exit(130))
   }
   process.once('SIGINT', onSignal)
   try {
-    await pipeline(Readable.fromWeb(response.body as NodeReadableStream<Uint8Array>), counter, createWriteStream(temp, { flags: 'wx' }))
+    await pipeline([body, ...stages, createWriteStream(temp, { flags: 'wx' })])
     await rename(temp, target)
   } catch (error) {
     await removeTemp()
@@ -81,11 +108,59 @@ async function exportProfiles(ctx: CliContext, options: ExportOptions): Promise<
       throw usageError(`Could not write ${target}: ${(error as NodeJS.ErrnoException).code}; nothing was saved.`)
     }
     // Anything else broke the download itself (connection dropped, server aborted the stream).
-    throw new CliError(ExitCode.network, `The export from ${client.apiUrl} was interrupted (${networkReason(error)}); nothing was saved.`)
+    throw interrupted(client.apiUrl, error, 'nothing was saved')
   } finally {
     process.off('SIGINT', onSignal)
   }
   ctx.out.print(`Exported ${counter.rows} profiles (${formatBytes(counter.bytes)}) to ${target}`)
+}
+
+function interrupted(apiUrl: string, error: unknown, consequence: string): CliError {
+  return new CliError(ExitCode.network, `The export from ${apiUrl} was interrupted (${networkReason(error)}); ${consequence}.`)
+}
+
+/**
+ * The CSV to stdout, with backpressure. A reader that stops early (`| head`) is not an error; a
+ * download that breaks is, and the consumer has then seen a truncated file: the exit code says so.
+ */
+async function streamToStdout(apiUrl: string, body: Readable, stages: Transform[]): Promise<void> {
+  try {
+    await pipeline([body, ...stages, process.stdout], { end: false })
+  } catch (error) {
+    if (isErrno(error, 'EPIPE')) return
+    throw interrupted(apiUrl, error, 'the output is incomplete')
+  }
+}
+
+/** The size of the export, from a one-row list with the same filter; unknown if that fails. */
+async function countMatches(client: ApiClient, options: FilterOptions): Promise<number | undefined> {
+  try {
+    const body = await client.json({ method: 'GET', path: '/api/profiles', query: { ...filterQuery(options), limit: 1 } })
+    return typeof body.total === 'number' && body.total >= 0 ? body.total : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** "Exporting… 42% · 42,000 of 100,000 rows · 4.1 MB · about 12 s left" (no percentage when the total is unknown). */
+export function progressLine(rows: number, bytes: number, total: number | undefined, elapsedMs: number): string {
+  const count = rows.toLocaleString('en-US')
+  if (total === undefined || total === 0) return `Exporting… ${count} rows, ${formatBytes(bytes)}`
+  const done = Math.min(rows, total)
+  const percent = Math.floor((done / total) * 100)
+  let eta = ''
+  if (done > 0 && elapsedMs >= 1000 && done < total) {
+    eta = ` · about ${formatDuration((elapsedMs / done) * (total - done))} left`
+  }
+  return `Exporting… ${percent}% · ${count} of ${total.toLocaleString('en-US')} rows · ${formatBytes(bytes)}${eta}`
+}
+
+export function formatDuration(ms: number): string {
+  const seconds = Math.max(1, Math.round(ms / 1000))
+  if (seconds < 60) return `${seconds} s`
+  const minutes = Math.floor(seconds / 60)
+  if (minutes < 60) return `${minutes} min ${seconds % 60} s`
+  return `${Math.floor(minutes / 60)} h ${minutes % 60} min`
 }
 
 /** Fails before the download starts rather than after it: a missing or read-only folder. */

@@ -2,9 +2,14 @@ import { createInterface } from 'node:readline/promises'
 import { Command } from 'commander'
 import type { CliContext } from '../context.ts'
 import { isRecord } from '../credentials.ts'
-import { usageError } from '../errors.ts'
+import { InvalidArgumentError } from 'commander'
+import { MAX_QUERY_LENGTH } from '../../contract/query-limits.ts'
+import { SEARCH_EXAMPLES } from '../../contract/search-examples.ts'
+import { CliError, ExitCode, usageError } from '../errors.ts'
+import { cellText } from '../output.ts'
+import { isFullId } from '../short-ids.ts'
 import { unexpectedResponse } from '../http.ts'
-import { nonBlank, profileName, uuid } from '../validate.ts'
+import { profileName, uuid } from '../validate.ts'
 import { listEnvelope, profileDetails, profileTable, statsReport } from '../views.ts'
 import { exportCommand } from './profile-export.ts'
 import { importCommand } from './profile-import.ts'
@@ -24,7 +29,7 @@ type JsonFlag = { json?: boolean }
 
 export function profilesCommand(ctx: CliContext): Command {
   const profiles = withExamples(
-    new Command('profiles').description('list, search, view, create, delete, export, import and count profiles'),
+    new Command('profiles'),
     ['insighta profiles list --gender male --country NG', 'insighta profiles search "young males from nigeria"', 'insighta profiles stats --json'],
   )
   profiles.addCommand(listCommand(ctx))
@@ -45,7 +50,7 @@ async function showPage(ctx: CliContext, path: string, query: Record<string, str
   if (json) return printJson(ctx, body)
   const list = listEnvelope(body)
   if (list === null) throw unexpectedResponse(client.apiUrl, 200)
-  ctx.out.print(profileTable(list))
+  ctx.out.table(profileTable(list))
 }
 
 function listCommand(ctx: CliContext): Command {
@@ -62,17 +67,22 @@ function listCommand(ctx: CliContext): Command {
 
 function searchCommand(ctx: CliContext): Command {
   const command = withJson(withPaging(new Command('search').description('search profiles in plain English (rule-based, see the README)')))
-  return withExamples(command.argument('<query>', 'e.g. "young males from nigeria"', nonBlank('The search query')), [
-    'insighta profiles search "young males from nigeria"',
-    'insighta profiles search "women aged 20-45 living in kenya" --page 2',
-    'insighta profiles search "seniors from angola" --json',
+  return withExamples(command.argument('<query>', `e.g. "${SEARCH_EXAMPLES[0]}" (at most ${MAX_QUERY_LENGTH} characters)`, searchQuery), [
+    ...SEARCH_EXAMPLES.slice(0, 3).map((example) => `insighta profiles search "${example}"`),
+    'insighta profiles search "seniors from angola" --page 2 --json',
   ]).action(async (query: string, options: PagingOptions & JsonFlag) => {
-    await showPage(ctx, '/api/profiles/search', { q: query, ...pagingQuery(options) }, options.json === true)
+    try {
+      await showPage(ctx, '/api/profiles/search', { q: query, ...pagingQuery(options) }, options.json === true)
+    } catch (error) {
+      // The API could not read the query (400 "Unable to interpret query", 422): show what it can read.
+      if (error instanceof CliError && error.exitCode === ExitCode.usage) throw new CliError(error.exitCode, `${error.message}\n${searchExamplesText()}`)
+      throw error
+    }
   })
 }
 
 function getCommand(ctx: CliContext): Command {
-  const command = withJson(new Command('get').description('show one profile').argument('<id>', 'the profile id (a UUID)', uuid('The profile id')))
+  const command = withJson(new Command('get').description('show one profile').argument('<id>', 'the profile id (a UUID)', profileId))
   return withExamples(command, ['insighta profiles get 0190a4b2-7c1e-7d3a-9f00-1234567890ab', 'insighta profiles get <id> --json']).action(
     async (id: string, options: JsonFlag) => {
       const client = await ctx.client()
@@ -106,22 +116,66 @@ function createCommand(ctx: CliContext): Command {
 function deleteCommand(ctx: CliContext): Command {
   const command = new Command('delete')
     .description('delete a profile (admin); asks first unless --yes')
-    .argument('<id>', 'the profile id (a UUID)', uuid('The profile id'))
+    .argument('<id>', 'the profile id (a UUID)', profileId)
     .option('-y, --yes', 'do not ask for confirmation (required when not on a terminal)')
   return withExamples(command, ['insighta profiles delete 0190a4b2-7c1e-7d3a-9f00-1234567890ab', 'insighta profiles delete <id> --yes']).action(
     async (id: string, options: { yes?: boolean }) => {
-      if (!options.yes) await confirm(ctx, `Delete profile ${id}? [y/N] `)
+      if (!options.yes) ensureCanConfirm(ctx)
       const client = await ctx.client()
+      // Looked up first: the question names the profile (ids all look alike), and a wrong id fails
+      // before anyone is asked anything.
+      const body = await ctx.out.spin('Loading profile…', () => client.json({ method: 'GET', path: `/api/profiles/${id}` }))
+      const name = isRecord(body.data) && typeof body.data.name === 'string' ? cellText(body.data.name) : undefined
+      const what = name === undefined ? `profile ${id}` : `profile "${name}" (${id})`
+      if (!options.yes) await confirm(ctx, `Delete ${what}? [y/N] `)
       const response = await ctx.out.spin('Deleting profile…', () => client.request({ method: 'DELETE', path: `/api/profiles/${id}` }))
       await response.body?.cancel()
-      ctx.out.print(`Deleted profile ${id}.`)
+      ctx.out.print(`Deleted ${what}.`)
     },
   )
 }
 
+/** The example queries the portal shows too (contract/search-examples.ts). */
+export function searchExamplesText(): string {
+  return `Try a query like:\n${SEARCH_EXAMPLES.map((example) => `  insighta profiles search "${example}"`).join('\n')}`
+}
+
+/** The query as the API will read it: not blank, no control characters, within the search's limit. */
+export function searchQuery(raw: string): string {
+  const value = raw.trim()
+  if (value === '') throw new InvalidArgumentError(`The search query must not be empty.\n${searchExamplesText()}`)
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(value)) throw new InvalidArgumentError('The search query must not contain control characters (tabs, newlines, NUL).')
+  const length = [...value].length
+  if (length > MAX_QUERY_LENGTH) {
+    throw new InvalidArgumentError(`The search query must be at most ${MAX_QUERY_LENGTH} characters; this one has ${length}.`)
+  }
+  return value
+}
+
+/**
+ * A profile id in full. The first characters a terminal table shows are not enough here: UUID v7
+ * ids start with their creation time, so every profile created in the same minute shares them, and
+ * the API has no id-prefix lookup to tell them apart.
+ */
+export function profileId(raw: string): string {
+  const value = raw.trim().toLowerCase()
+  if (!isFullId(value) && /^[0-9a-f]{4,8}(?:-[0-9a-f-]*)?$/.test(value)) {
+    throw new InvalidArgumentError(
+      'The profile id must be given in full: profiles created in the same minute share their first characters. ' +
+        '`insighta profiles list | cut -f1` (or --json) prints full ids.',
+    )
+  }
+  return uuid('The profile id')(value)
+}
+
 /** A destructive command never proceeds on a guess: no terminal to ask means --yes is required. */
-async function confirm(ctx: CliContext, question: string): Promise<void> {
+function ensureCanConfirm(ctx: CliContext): void {
   if (!process.stdin.isTTY || !ctx.out.interactive) throw usageError('Refusing to delete without confirmation: pass --yes.')
+}
+
+async function confirm(ctx: CliContext, question: string): Promise<void> {
+  ensureCanConfirm(ctx)
   const rl = createInterface({ input: process.stdin, output: process.stderr })
   try {
     const answer = await rl.question(question)

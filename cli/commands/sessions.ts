@@ -1,19 +1,25 @@
 import { Command } from 'commander'
+import type { ApiClient } from '../api-client.ts'
 import type { CliContext } from '../context.ts'
 import { unexpectedResponse } from '../http.ts'
-import { uuid } from '../validate.ts'
+import { idOrPrefix, isFullId, resolvePrefix } from '../short-ids.ts'
 import { dataArray, recordTable } from '../views.ts'
 import { printJson, withExamples, withJson } from './shared.ts'
 
-const SESSION_COLUMNS = ['id', 'current', 'client_id', 'user_agent', 'ip', 'created_at', 'last_used_at', 'expires_at']
+type Json = Record<string, unknown>
+
+/** idle_ends_at / ends_at: when the session really ends if unused, and at the latest. */
+const SESSION_COLUMNS = ['id', 'current', 'client_id', 'user_agent', 'ip', 'created_at', 'last_used_at', 'idle_ends_at', 'ends_at']
+const HIDDEN = ['expires_at', 'idle_expires_at', 'refresh_expires_at']
 
 export function sessionsCommand(ctx: CliContext): Command {
-  const sessions = withExamples(new Command('sessions').description('your active sessions (CLI logins and browsers)'), [
-    'insighta sessions list',
-    'insighta sessions revoke 0190a4b2-7c1e-7d3a-9f00-1234567890ab',
+  const sessions = withExamples(new Command('sessions'), [
+    'insighta sessions',
+    'insighta sessions list --json',
+    'insighta sessions revoke 0190a4b2',
   ])
 
-  const list = withJson(new Command('list').description('list your active sessions'))
+  const list = withJson(new Command('list').description('list your live sessions and when each one ends (the default)'))
   sessions.addCommand(
     withExamples(list, ['insighta sessions list', 'insighta sessions list --json']).action(async (options: { json?: boolean }) => {
       const client = await ctx.client()
@@ -21,20 +27,69 @@ export function sessionsCommand(ctx: CliContext): Command {
       if (options.json) return printJson(ctx, body)
       const records = dataArray(body)
       if (records === null) throw unexpectedResponse(client.apiUrl, 200)
-      ctx.out.print(records.length === 0 ? 'No active sessions.' : recordTable(records, SESSION_COLUMNS))
+      const idleSeconds = (await ctx.tokenSource()).refreshLifetime()
+      const now = Date.now()
+      const live = records.map((r) => withEnds(r, idleSeconds)).filter((r) => !ended(r, now))
+      ctx.out.table(recordTable(live, SESSION_COLUMNS, HIDDEN, { empty: 'No live sessions.' }))
     }),
+    { isDefault: true },
   )
 
   const revoke = new Command('revoke')
     .description('end one session: that device must log in again')
-    .argument('<id>', 'the session id from "insighta sessions list"', uuid('The session id'))
+    .argument('<id>', 'the session id, or its first characters as "insighta sessions" shows them', idOrPrefix('The session id'))
   sessions.addCommand(
-    withExamples(revoke, ['insighta sessions revoke 0190a4b2-7c1e-7d3a-9f00-1234567890ab']).action(async (id: string) => {
-      const client = await ctx.client()
-      const response = await ctx.out.spin('Revoking…', () => client.request({ method: 'DELETE', path: `/api/sessions/${id}` }))
-      await response.body?.cancel()
-      ctx.out.print(`Revoked session ${id}.`)
-    }),
+    withExamples(revoke, ['insighta sessions revoke 0190a4b2', 'insighta sessions revoke 0190a4b2-7c1e-7d3a-9f00-1234567890ab']).action(
+      async (given: string) => {
+        const client = await ctx.client()
+        const id = await ctx.out.spin('Revoking…', async () => {
+          const id = await sessionId(client, given)
+          const response = await client.request({ method: 'DELETE', path: `/api/sessions/${id}` })
+          await response.body?.cancel()
+          return id
+        })
+        ctx.out.print(`Revoked session ${id}.`)
+      },
+    ),
   )
   return sessions
+}
+
+function time(value: unknown): number {
+  return typeof value === 'string' ? Date.parse(value) : NaN
+}
+
+/**
+ * Adds when the session really ends: `ends_at`, its absolute end (the API's expires_at), and
+ * `idle_ends_at`, when its refresh token lapses unless used. That one comes from the API when it
+ * sends it (idle_expires_at); otherwise it is the last use plus the idle lifetime the API granted
+ * this CLI's own session, capped by the absolute end.
+ */
+export function withEnds(session: Json, idleSeconds: number | undefined): Json {
+  const absolute = time(session.expires_at)
+  const reported = session.idle_expires_at ?? session.refresh_expires_at
+  let idle: string | null = typeof reported === 'string' ? reported : null
+  const lastUsed = time(session.last_used_at)
+  if (idle === null && idleSeconds !== undefined && !Number.isNaN(lastUsed)) {
+    const end = lastUsed + idleSeconds * 1000
+    idle = formatInstant(Number.isNaN(absolute) ? end : Math.min(end, absolute))
+  }
+  return { ...session, idle_ends_at: idle, ends_at: typeof session.expires_at === 'string' ? session.expires_at : null }
+}
+
+/** Ended by what the API itself says (its absolute end, or its idle end when it reports one). */
+function ended(session: Json, now: number): boolean {
+  const reportedIdle = time(session.idle_expires_at ?? session.refresh_expires_at)
+  return time(session.expires_at) <= now || reportedIdle <= now
+}
+
+function formatInstant(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z')
+}
+
+async function sessionId(client: ApiClient, given: string): Promise<string> {
+  if (isFullId(given)) return given
+  const records = dataArray(await client.json({ method: 'GET', path: '/api/sessions' }))
+  if (records === null) throw unexpectedResponse(client.apiUrl, 200)
+  return resolvePrefix(given, records.flatMap((r) => (typeof r.id === 'string' ? [r.id.toLowerCase()] : [])), 'session')
 }

@@ -12,7 +12,7 @@ const USER_COLUMNS = ['username', 'role', 'is_active', 'email', 'last_login_at',
 const HIDDEN_USER_FIELDS = ['avatar_url', 'github_id']
 
 export function usersCommand(ctx: CliContext): Command {
-  const users = withExamples(new Command('users').description('manage users (admin)'), [
+  const users = withExamples(new Command('users'), [
     'insighta users list --search octo',
     'insighta users set-role octo-analyst admin',
     'insighta users suspend octo-analyst',
@@ -62,9 +62,9 @@ function listCommand(ctx: CliContext): Command {
       if (options.json) return printJson(ctx, body)
       const records = dataArray(body)
       if (records === null) throw unexpectedResponse(client.apiUrl, 200)
-      const table = records.length === 0 ? 'No users match.' : recordTable(records, USER_COLUMNS, HIDDEN_USER_FIELDS)
       const list = listEnvelope(body)
-      ctx.out.print(list === null ? table : `${table}\n\n${pageFooter(list.page, list.totalPages, list.total)}`)
+      const footer = list === null ? undefined : pageFooter(list.page, list.totalPages, list.total)
+      ctx.out.table(recordTable(records, USER_COLUMNS, HIDDEN_USER_FIELDS, { footer, empty: 'No users match.' }))
     },
   )
 }

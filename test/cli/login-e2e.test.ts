@@ -8,7 +8,7 @@ import t from 'tap'
 import { credentialsPath, type Credentials } from '../../cli/credentials.ts'
 import { ExitCode } from '../../cli/errors.ts'
 import { startLiveApi } from './helpers/live-api.ts'
-import { collect, expectExit, runCli, spawnCli, tempDir, waitForStderr } from './helpers/run-cli.ts'
+import { cliBuilt, collect, expectExit, runCli, spawnCli, tempDir, waitForStderr } from './helpers/run-cli.ts'
 import { AUTHORIZE_URL, cliLogin } from './helpers/test-browser.ts'
 
 // Each case starts real CLI processes (~0.4 s each on an idle machine); leave room on a busy one.
@@ -77,6 +77,7 @@ t.test('logging in again ends the session the new login replaced', async (t) => 
 
 t.test('a login cancelled in the browser fails with exit code 3 and saves nothing', async (t) => {
   const home = await tempDir(t)
+  await cliBuilt()
   const child = spawnCli(['login', '--no-browser', '--api-url', live.url], { home })
   const done = collect(child, 30_000)
   const [, url] = await waitForStderr(child, AUTHORIZE_URL)
@@ -112,7 +113,7 @@ t.test('an access token the API says has expired is refreshed once and the reque
   t.teardown(() => (skew = 0))
   const result = await runCli(['profiles', 'list', '--limit', '2'], { home })
   expectExit(t, result, 0)
-  t.match(result.stdout, /page 1 of 1013, total 2026/)
+  t.match(result.stderr, /page 1 of 1013, total 2026/)
   t.not((await saved(home)).refresh_token, before.refresh_token)
 })
 
@@ -162,7 +163,7 @@ t.test('roles: an analyst cannot create; an admin manages users by login', async
   expectExit(t, list, 0)
   t.match(list.stdout, /^USERNAME\s+ROLE\s+IS ACTIVE/)
   t.match(list.stdout, /octo-analyst\s+analyst\s+yes/)
-  t.match(list.stdout, /page 1 of 1, total 2/)
+  t.match(list.stderr, /page 1 of 1, total 2/)
 
   const promote = await runCli(['users', 'set-role', 'octo-analyst', 'admin'], { home: admin })
   expectExit(t, promote, 0)
@@ -215,4 +216,64 @@ t.test('logout --all ends the sessions of every device', async (t) => {
   const other = await runCli(['whoami'], { home: second })
   t.equal(other.code, ExitCode.auth)
   t.match(other.stderr, /Session expired: run insighta login/)
+})
+
+t.test('idle sign-out: the CLI says "signed out after 5 minutes without activity"; whoami still shows who it was', async (t) => {
+  const home = await loggedIn(t)
+  const fresh = await saved(home)
+  t.equal(fresh.refresh_expires_in, 300, "the API's idle lifetime (REFRESH_TOKEN_IDLE_SECONDS default) is stored")
+  t.ok(Math.abs(Date.parse(fresh.refresh_expires_at ?? '') - (Date.parse(fresh.saved_at) + 300_000)) < 2000, 'and when it lapses')
+
+  // Six idle minutes pass, on the API's clock and on ours.
+  skew = 6 * 60_000
+  t.teardown(() => (skew = 0))
+  const past = new Date(Date.now() - 60_000).toISOString()
+  await writeFile(credentialsPath(home), JSON.stringify({ ...fresh, expires_at: past, refresh_expires_at: past }), { mode: 0o600 })
+
+  const who = await runCli(['whoami'], { home })
+  expectExit(t, who, ExitCode.auth)
+  t.match(who.stdout, /^user\s+octo-analyst\nrole\s+analyst\nemail\s+octo-analyst@example\.com\n/, 'the stored user')
+  t.match(who.stdout, /\nsession\s+ended\n$/)
+  t.equal(who.stderr, 'error: Signed out after 5 minutes without activity: run insighta login\n')
+
+  const list = await runCli(['profiles', 'list'], { home })
+  expectExit(t, list, ExitCode.auth)
+  t.equal(list.stderr, 'error: Signed out after 5 minutes without activity: run insighta login\n')
+})
+
+t.test('sessions: when each ends (idle and absolute); revoke by a prefix, ambiguity refused', async (t) => {
+  const home = await loggedIn(t, 'octo-sessions')
+  const other = await loggedIn(t, 'octo-sessions')
+  const table = await runCli(['sessions'], { home })
+  expectExit(t, table, 0)
+  const [header, ...rows] = table.stdout.trimEnd().split('\n').map((line) => line.split('\t'))
+  t.same(header.slice(0, 9), ['ID', 'CURRENT', 'CLIENT ID', 'USER AGENT', 'IP', 'CREATED AT', 'LAST USED AT', 'IDLE ENDS AT', 'ENDS AT'])
+  t.equal(rows.length, 2, 'both live sessions, full ids in a pipe')
+  const at = (row: string[], column: string) => row[header.indexOf(column)]
+  for (const row of rows) {
+    const idle = Date.parse(at(row, 'IDLE ENDS AT'))
+    t.equal(idle, Date.parse(at(row, 'LAST USED AT')) + 300_000, 'idle end = last use + 5 minutes')
+    t.ok(Date.parse(at(row, 'ENDS AT')) > idle, 'the absolute end is later')
+  }
+
+  const json = JSON.parse((await runCli(['sessions', 'list', '--json'], { home: other })).stdout) as { data: { id: string; current: boolean }[] }
+  const otherId = json.data.find((s) => s.current)!.id
+  const mineId = json.data.find((s) => !s.current)!.id
+  // Sessions opened within the same minute share their first characters (UUID v7 starts with the time).
+  let common = 0
+  while (otherId[common] === mineId[common]) common++
+  if (common >= 4) {
+    const ambiguous = await runCli(['sessions', 'revoke', otherId.slice(0, Math.min(common, 8))], { home })
+    expectExit(t, ambiguous, ExitCode.usage)
+    t.match(ambiguous.stderr, /is ambiguous: 2 sessions have ids starting with it .*give more characters\.\n$/)
+  }
+  const unique = otherId.slice(0, Math.max(common + 1, 4))
+  const revoked = await runCli(['sessions', 'revoke', unique.toUpperCase()], { home })
+  expectExit(t, revoked, 0)
+  t.equal(revoked.stdout, `Revoked session ${otherId}.\n`, 'the prefix resolved to the full id')
+  const none = await runCli(['sessions', 'revoke', 'ffff0000'], { home })
+  expectExit(t, none, ExitCode.notFound)
+  t.equal(none.stderr, 'error: No session has an id starting with ffff0000.\n')
+  const gone = await runCli(['whoami'], { home: other })
+  expectExit(t, gone, ExitCode.auth)
 })

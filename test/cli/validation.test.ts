@@ -3,11 +3,14 @@
  * missing arguments. Each gets one clear sentence and exit code 2, and the API never hears of it.
  */
 import { writeFile } from 'node:fs/promises'
+import os from 'node:os'
 import path from 'node:path'
 import t from 'tap'
 import { ExitCode } from '../../cli/errors.ts'
+import { CLI_VERSION } from '../../cli/version.ts'
+import { MAX_QUERY_LENGTH } from '../../contract/query-limits.ts'
 import { expectExit, runCli, tempDir } from './helpers/run-cli.ts'
-import { startScriptedServer } from './helpers/scripted-server.ts'
+import { replyJson, startScriptedServer } from './helpers/scripted-server.ts'
 
 // Each case starts real CLI processes (~0.4 s each on an idle machine); leave room on a busy one.
 t.setTimeout(300_000)
@@ -42,7 +45,12 @@ const cases: [string[], RegExp][] = [
   [['profiles', 'create'], /required option '--name <name>' not specified/],
   [['profiles', 'create', '--name', '   '], /The name must not be empty\./],
   [['profiles', 'create', '--name', 'x'.repeat(201)], /The name must be at most 200 characters\./],
-  [['profiles', 'search', '  '], /The search query must not be empty\./],
+  [['profiles', 'search', '  '], /The search query must not be empty\.\nTry a query like:\n {2}insighta profiles search "young males from nigeria"/],
+  [['profiles', 'search', 'x'.repeat(MAX_QUERY_LENGTH + 1)], new RegExp(`The search query must be at most ${MAX_QUERY_LENGTH} characters; this one has ${MAX_QUERY_LENGTH + 1}\\.`)],
+  [['profiles', 'search', 'men\u0001from kenya'], /The search query must not contain control characters/],
+  [['profiles', 'get', '01a2356f'], /The profile id must be given in full/],
+  [['profiles', 'export', '--raw', '--format', 'json'], /--format must be one of: csv\./],
+  [['sessions', 'revoke', '0190a4b2-zz'], /The session id must be a UUID or its first characters/],
   [['profiles', 'export', '--format', 'xlsx'], /--format must be one of: csv\./],
   [['profiles', 'import', 'missing.csv'], /missing\.csv does not exist\./],
   [['profiles', 'import', '.'], /\. is not a file\./],
@@ -99,4 +107,13 @@ t.test('--help on every command has examples; --version prints the version', asy
   const version = await runCli(['--version'], { home })
   expectExit(t, version, 0)
   t.match(version.stdout, /^\d+\.\d+\.\d+\n$/)
+})
+
+t.test('every request names the CLI and its host (the API labels sessions with it)', async (t) => {
+  api.respond = replyJson(200, { status: 'success', page: 1, limit: 10, total: 0, total_pages: 0, data: [] })
+  const result = await runCli(['profiles', 'list'], { home, env })
+  expectExit(t, result, 0)
+  const sent = api.requests.at(-1)
+  t.equal(sent?.headers['user-agent'], `insighta-cli/${CLI_VERSION} on ${os.hostname()}`)
+  t.equal(sent?.headers['x-api-version'], '1')
 })

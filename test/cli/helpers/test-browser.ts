@@ -1,6 +1,6 @@
 import type { ChildProcessWithoutNullStreams } from 'node:child_process'
 import type { GitHubStandIn } from '../../../dev/github-stand-in.ts'
-import { collect, spawnCli, waitForStderr, type CliResult, type CliOptions } from './run-cli.ts'
+import { cliBuilt, collect, spawnCli, waitForStderr, type CliResult, type CliOptions } from './run-cli.ts'
 
 /**
  * What a browser does with the URL `insighta login` prints: the API redirects to GitHub (the
@@ -28,6 +28,7 @@ export async function cliLogin(
   login: string,
   options: CliOptions,
 ): Promise<CliResult & { page: { status: number; body: string; loopbackUrl: string } }> {
+  await cliBuilt()
   const child: ChildProcessWithoutNullStreams = spawnCli(['login', '--no-browser', '--api-url', apiUrl], options)
   const done = collect(child, options.timeoutMs ?? 60_000, ['login'])
   const [, url] = await waitForStderr(child, AUTHORIZE_URL)
