@@ -14,17 +14,36 @@ export function loginCommand(ctx: CliContext): Command {
     .option('--api-url <url>', `the Insighta Labs+ API (default: INSIGHTA_API_URL, the last login's API, or ${DEFAULT_API_URL})`)
     .option('--no-browser', 'print the login URL instead of opening a browser (e.g. over SSH)')
     .option('--port <n>', 'fixed port for the local callback listener (default: any free port)', port)
+    .option('--device', 'log in with a code approved in a browser on any device (SSH, containers)')
   return withExamples(command, [
     'insighta login',
     'insighta login --api-url https://api.insighta.example',
     'insighta login --no-browser --port 8765',
-  ]).action(async (options: { apiUrl?: string; browser: boolean; port?: number }) => {
+    'insighta login --device',
+  ]).action(async (options: { apiUrl?: string; browser: boolean; port?: number; device?: boolean }) => {
     // An unusable file is no obstacle to logging in: the login replaces it.
     const previous = await readCredentials(ctx.env.home, ctx.warn).catch(() => null)
     const apiUrl =
       options.apiUrl === undefined ? (ctx.env.apiUrl ?? previous?.api_url ?? DEFAULT_API_URL) : normaliseApiUrl(options.apiUrl, '--api-url')
-    await login(ctx, { apiUrl, openBrowser: options.browser, port: options.port ?? 0 })
+    await loginSomehow(ctx, apiUrl, options)
     if (previous !== null) await endReplacedSession(previous)
+  })
+}
+
+/**
+ * --device, or a plain `insighta login` where no browser can be used (over SSH, no display, or the
+ * browser would not open): the device flow. --no-browser keeps the loopback flow (print the URL).
+ */
+async function loginSomehow(ctx: CliContext, apiUrl: string, options: { browser: boolean; port?: number; device?: boolean }) {
+  const { deviceLogin } = await import('../device-login.ts')
+  const headless = ctx.env.headless
+  if (options.device) return deviceLogin(ctx, { apiUrl, openBrowser: options.browser && headless === undefined })
+  if (options.browser && headless !== undefined) return deviceLogin(ctx, { apiUrl, openBrowser: false, reason: headless })
+  return login(ctx, {
+    apiUrl,
+    openBrowser: options.browser,
+    port: options.port ?? 0,
+    withoutBrowser: () => deviceLogin(ctx, { apiUrl, openBrowser: false, reason: 'the browser could not be opened' }),
   })
 }
 
