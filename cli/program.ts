@@ -35,6 +35,11 @@ const COMMANDS: readonly TopLevelCommand[] = [
     load: async (ctx) => (await import('./commands/auth.ts')).whoamiCommand(ctx),
   },
   {
+    name: 'auth',
+    description: 'auth status: who you are, how you are authenticated and until when',
+    load: async (ctx) => (await import('./commands/auth-status.ts')).authCommand(ctx),
+  },
+  {
     name: 'profiles',
     description: 'list, search, view, create, delete, export, import and count profiles',
     load: async (ctx) => (await import('./commands/profiles.ts')).profilesCommand(ctx),

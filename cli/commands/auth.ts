@@ -2,7 +2,7 @@ import { Command } from 'commander'
 import type { CliContext } from '../context.ts'
 import { credentialsPath, deleteCredentials, isRecord, readCredentials, type Credentials } from '../credentials.ts'
 import { DEFAULT_API_URL, normaliseApiUrl } from '../environment.ts'
-import { CliError, CorruptedCredentialsError, ExitCode, NotLoggedInError, SessionEndedError } from '../errors.ts'
+import { CliError, CorruptedCredentialsError, ExitCode, NotLoggedInError, SessionEndedError, usageError } from '../errors.ts'
 import { send, unexpectedResponse } from '../http.ts'
 import { login } from '../login.ts'
 import { port } from '../validate.ts'
@@ -15,17 +15,25 @@ export function loginCommand(ctx: CliContext): Command {
     .option('--no-browser', 'print the login URL instead of opening a browser (e.g. over SSH)')
     .option('--port <n>', 'fixed port for the local callback listener (default: any free port)', port)
     .option('--device', 'log in with a code approved in a browser on any device (SSH, containers)')
+    .option('--with-token', 'read a personal access token (insighta_pat_…) from standard input and store it (CI)')
   return withExamples(command, [
     'insighta login',
     'insighta login --api-url https://api.insighta.example',
     'insighta login --no-browser --port 8765',
     'insighta login --device',
-  ]).action(async (options: { apiUrl?: string; browser: boolean; port?: number; device?: boolean }) => {
+    'insighta login --with-token < token.txt',
+  ]).action(async (options: { apiUrl?: string; browser: boolean; port?: number; device?: boolean; withToken?: boolean }) => {
+    if (options.withToken && options.device) throw usageError('Choose one of --with-token and --device.')
     // An unusable file is no obstacle to logging in: the login replaces it.
     const previous = await readCredentials(ctx.env.home, ctx.warn).catch(() => null)
     const apiUrl =
       options.apiUrl === undefined ? (ctx.env.apiUrl ?? previous?.api_url ?? DEFAULT_API_URL) : normaliseApiUrl(options.apiUrl, '--api-url')
-    await loginSomehow(ctx, apiUrl, options)
+    if (options.withToken) {
+      const { loginWithToken, readTokenFromStdin } = await import('../personal-tokens.ts')
+      await loginWithToken(ctx, apiUrl, await readTokenFromStdin())
+    } else {
+      await loginSomehow(ctx, apiUrl, options)
+    }
     if (previous !== null) await endReplacedSession(previous)
   })
 }
@@ -53,6 +61,8 @@ async function loginSomehow(ctx: CliContext, apiUrl: string, options: { browser:
  * effort and quiet — the login itself has succeeded.
  */
 async function endReplacedSession(previous: Credentials): Promise<void> {
+  // A personal access token is no session: it stays valid until revoked (insighta tokens revoke).
+  if (previous.kind === 'pat') return
   try {
     const response = await send(previous.api_url, {
       method: 'POST',
@@ -95,6 +105,13 @@ async function logout(ctx: CliContext, all: boolean): Promise<void> {
       return
     }
     throw error
+  }
+  if (source.kind === 'pat') {
+    const removed = await deleteCredentials(ctx.env.home)
+    ctx.out.print(
+      `${removed ? 'Removed the personal access token from this machine' : 'Nothing stored here'}; the token itself stays valid until it expires or is revoked (insighta tokens revoke).`,
+    )
+    return
   }
   const client = await ctx.client()
   let failure: CliError | undefined
