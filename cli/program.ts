@@ -50,6 +50,11 @@ const COMMANDS: readonly TopLevelCommand[] = [
     load: async (ctx) => (await import('./commands/sessions.ts')).sessionsCommand(ctx),
   },
   {
+    name: 'tokens',
+    description: 'personal access tokens for CI and scripts: create, list, revoke',
+    load: async (ctx) => (await import('./commands/tokens.ts')).tokensCommand(ctx),
+  },
+  {
     name: 'users',
     description: 'manage users (admin)',
     load: async (ctx) => (await import('./commands/users.ts')).usersCommand(ctx),

@@ -80,16 +80,20 @@ async function endReplacedSession(previous: Credentials): Promise<void> {
 export function logoutCommand(ctx: CliContext): Command {
   const command = new Command('logout')
     .option('--all', 'end every session of your account (all devices and browsers)')
-  return withExamples(command, ['insighta logout', 'insighta logout --all']).action(async (options: { all?: boolean }) => {
-    await logout(ctx, options.all === true)
-  })
+    .option('--revoke-tokens', 'with --all: revoke your personal access tokens too')
+  return withExamples(command, ['insighta logout', 'insighta logout --all', 'insighta logout --all --revoke-tokens']).action(
+    async (options: { all?: boolean; revokeTokens?: boolean }) => {
+      if (options.revokeTokens && !options.all) throw usageError('--revoke-tokens goes with --all: insighta logout --all --revoke-tokens')
+      await logout(ctx, options.all === true, options.revokeTokens === true)
+    },
+  )
 }
 
 /**
  * Server first, so the refresh token is dead before its only local copy goes. The local file is
  * deleted whatever happens next: the user asked to be logged out of this machine.
  */
-async function logout(ctx: CliContext, all: boolean): Promise<void> {
+async function logout(ctx: CliContext, all: boolean, revokeTokens = false): Promise<void> {
   let source
   try {
     source = await ctx.tokenSource()
@@ -115,11 +119,12 @@ async function logout(ctx: CliContext, all: boolean): Promise<void> {
   }
   const client = await ctx.client()
   let failure: CliError | undefined
+  let tokensLine: string | undefined
   try {
-    const response = await ctx.out.spin('Logging out…', () =>
-      client.request({ method: 'POST', path: all ? '/auth/logout-all' : '/auth/logout', json: { refresh_token: source.refreshToken() } }),
-    )
-    await response.body?.cancel()
+    const json = { refresh_token: source.refreshToken(), ...(revokeTokens ? { revoke_tokens: true } : {}) }
+    const response = await ctx.out.spin('Logging out…', () => client.request({ method: 'POST', path: all ? '/auth/logout-all' : '/auth/logout', json }))
+    if (all) tokensLine = tokensOutcome(await response.json().catch(() => null))
+    else await response.body?.cancel()
   } catch (error) {
     if (!(error instanceof CliError)) throw error
     failure = error
@@ -128,6 +133,7 @@ async function logout(ctx: CliContext, all: boolean): Promise<void> {
   const local = removed ? ' and removed the local credentials' : ''
   if (failure === undefined) {
     ctx.out.print(`Logged out: ended ${all ? 'every session of your account' : 'the session'} on the server${local}.`)
+    if (tokensLine !== undefined) ctx.out.print(tokensLine)
   } else if (failure.exitCode === ExitCode.auth) {
     // The server no longer knows the session: it had expired or was revoked elsewhere.
     ctx.out.print(`Logged out: the session had already ended on the server${local}.`)
@@ -135,6 +141,18 @@ async function logout(ctx: CliContext, all: boolean): Promise<void> {
     const what = removed ? 'The local credentials were removed anyway' : 'Nothing was changed locally'
     throw new CliError(failure.exitCode, `Could not end the session on the server: ${failure.message} ${what}; the session will expire on its own.`)
   }
+}
+
+/** What sign-out-everywhere did to personal access tokens (they are not sessions). */
+function tokensOutcome(body: unknown): string | undefined {
+  if (!isRecord(body)) return undefined
+  const revoked = typeof body.tokens_revoked === 'number' ? body.tokens_revoked : 0
+  const remaining = typeof body.tokens_remaining === 'number' ? body.tokens_remaining : 0
+  const plural = (n: number) => `${n} personal access token${n === 1 ? '' : 's'}`
+  const parts: string[] = []
+  if (revoked > 0) parts.push(`revoked ${plural(revoked)}`)
+  if (remaining > 0) parts.push(`${plural(remaining)} still valid (revoke them with insighta logout --all --revoke-tokens or insighta tokens revoke)`)
+  return parts.length === 0 ? 'You have no personal access tokens.' : `Tokens: ${parts.join('; ')}.`
 }
 
 export function whoamiCommand(ctx: CliContext): Command {
