@@ -45,6 +45,11 @@ const COMMANDS: readonly TopLevelCommand[] = [
     load: async (ctx) => (await import('./commands/profiles.ts')).profilesCommand(ctx),
   },
   {
+    name: 'saved',
+    description: 'your saved searches: list, save, delete (run one with profiles list --saved NAME)',
+    load: async (ctx) => (await import('./commands/saved.ts')).savedCommand(ctx),
+  },
+  {
     name: 'sessions',
     description: 'your active sessions (CLI logins and browsers) and when each one ends',
     load: async (ctx) => (await import('./commands/sessions.ts')).sessionsCommand(ctx),
