@@ -4,9 +4,9 @@ import type { CliContext } from './context.ts'
 import { CLI_VERSION } from './version.ts'
 
 const EXIT_CODES_HELP = `Exit codes: 0 ok · 2 usage (bad flag or value) · 3 not logged in or session expired · 4 permission
-denied · 5 not found · 6 API unreachable · 7 API error or unexpected answer.
+denied · 5 not found · 6 API unreachable · 7 API error or unexpected answer (auth status: 1 when not logged in or not valid).
 Environment: INSIGHTA_HOME (credentials folder, default ~/.insighta), INSIGHTA_TOKEN (use this access
-token instead of the file), INSIGHTA_API_URL (the API to use), NO_COLOR / FORCE_COLOR (colour on a terminal).`
+token or personal access token instead of the file), INSIGHTA_API_URL (the API to use), NO_COLOR / FORCE_COLOR (colour on a terminal).`
 
 interface TopLevelCommand {
   name: string
