@@ -3,6 +3,7 @@
  * "page x of y, total N", `--json` byte-for-byte the API's answer, the contract's reference counts,
  * errors, and export to a file. Authenticated with INSIGHTA_TOKEN, as CI would.
  */
+/* eslint-disable no-control-regex -- these tests match the terminal escape sequences the CLI writes */
 import { readdir, readFile } from 'node:fs/promises'
 import path from 'node:path'
 import t from 'tap'
