@@ -50,6 +50,7 @@ export class ApiClient {
       return authError(SESSION_EXPIRED)
     }
     const error = await apiError(this.apiUrl, response)
+    if (this.tokens.kind === 'pat') return authError(`The API rejected the stored personal access token: ${error.message} Run insighta login.`)
     return authError(`The API rejected the token in INSIGHTA_TOKEN: ${error.message}`)
   }
 }

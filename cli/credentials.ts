@@ -21,6 +21,8 @@ export interface StoredUser {
 /** What `insighta login` saves. Versioned so a later CLI can migrate or refuse an older layout. */
 export interface Credentials {
   version: 1
+  /** 'pat': access_token is a personal access token (`login --with-token`), never refreshed; refresh_token is '' */
+  kind?: 'pat'
   api_url: string
   token_type: 'Bearer'
   access_token: string
@@ -127,7 +129,9 @@ function corrupted(file: string, why: string): CorruptedCredentialsError {
 export function credentialsProblem(value: unknown): string | null {
   if (!isRecord(value)) return 'it is not a JSON object'
   if (value.version !== 1) return 'unknown version'
+  if (value.kind !== undefined && value.kind !== 'pat') return 'unknown kind'
   for (const key of ['api_url', 'access_token', 'refresh_token', 'expires_at', 'saved_at'] as const) {
+    if (key === 'refresh_token' && value.kind === 'pat' && value[key] === '') continue
     if (typeof value[key] !== 'string' || value[key] === '') return `${key} is missing`
   }
   if (value.token_type !== 'Bearer') return 'token_type is not Bearer'

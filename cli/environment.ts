@@ -26,6 +26,8 @@ export interface CliEnvironment {
   colour: ColourMode
   /** the machine's name, for the session label `insighta-cli on <host>` */
   hostname: string
+  /** why no browser can show a page here (SSH, no display), or undefined: login then uses the device flow */
+  headless: string | undefined
 }
 
 export function readEnvironment(env: NodeJS.ProcessEnv = process.env): CliEnvironment {
@@ -43,7 +45,18 @@ export function readEnvironment(env: NodeJS.ProcessEnv = process.env): CliEnviro
     debug: env.INSIGHTA_DEBUG === '1',
     colour: colourMode(env),
     hostname: os.hostname(),
+    headless: headlessReason(env, process.platform),
   }
+}
+
+/** SSH_CONNECTION / SSH_TTY: a remote shell; on Linux and the BSDs, no DISPLAY or WAYLAND_DISPLAY: no desktop. */
+export function headlessReason(env: NodeJS.ProcessEnv, platform: NodeJS.Platform): string | undefined {
+  if (nonEmpty(env.SSH_CONNECTION) !== undefined || nonEmpty(env.SSH_TTY) !== undefined) return 'this is an SSH session'
+  const desktop = platform === 'darwin' || platform === 'win32'
+  if (!desktop && nonEmpty(env.DISPLAY) === undefined && nonEmpty(env.WAYLAND_DISPLAY) === undefined) {
+    return 'there is no display (DISPLAY and WAYLAND_DISPLAY are not set)'
+  }
+  return undefined
 }
 
 /** https://no-color.org and the FORCE_COLOR convention of Node and most CLIs. */

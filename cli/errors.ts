@@ -25,6 +25,8 @@ export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode]
 /** A failure the user can act on: printed as one sentence, never with a stack trace. */
 export class CliError extends Error {
   readonly exitCode: ExitCodeValue
+  /** example queries the API sent with a search it could not interpret (contract §6) */
+  examples?: readonly string[]
 
   constructor(exitCode: ExitCodeValue, message: string, options?: { cause?: unknown }) {
     super(message, options)

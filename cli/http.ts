@@ -174,10 +174,12 @@ export async function apiError(baseUrl: string, response: Response): Promise<Cli
     const requestId = envelope.requestId ?? response.headers.get('x-request-id')
     if (requestId !== null) message = `${stripStop(message)} (request id ${requestId}).`
   }
-  return new CliError(exitCodeForStatus(response.status), ensureStop(message))
+  const error = new CliError(exitCodeForStatus(response.status), ensureStop(message))
+  if (envelope.examples.length > 0) error.examples = envelope.examples
+  return error
 }
 
-async function readErrorEnvelope(response: Response): Promise<{ message: string; requestId: string | null } | null> {
+async function readErrorEnvelope(response: Response): Promise<{ message: string; requestId: string | null; examples: string[] } | null> {
   if (!/\bjson\b/i.test(response.headers.get('content-type') ?? '')) {
     await response.body?.cancel()
     return null
@@ -192,7 +194,8 @@ async function readErrorEnvelope(response: Response): Promise<{ message: string;
   if (!isRecord(value) || typeof value.message !== 'string' || value.message.trim() === '') return null
   const id = value.request_id ?? value.requestId
   // Control characters from a hostile server must not reach the terminal.
-  return { message: sanitise(value.message), requestId: typeof id === 'string' ? sanitise(id) : null }
+  const examples = Array.isArray(value.examples) ? value.examples.filter((e): e is string => typeof e === 'string').slice(0, 10).map(sanitise) : []
+  return { message: sanitise(value.message), requestId: typeof id === 'string' ? sanitise(id) : null, examples }
 }
 
 async function readCapped(response: Response, limit: number): Promise<string> {

@@ -5,7 +5,7 @@ import { CliError, ExitCode } from './errors.ts'
 import { apiError, readJsonObject, send, urlFor } from './http.ts'
 import { startLoopbackListener } from './loopback-listener.ts'
 import { createPkcePair, createState } from './pkce.ts'
-import { credentialFields, parseTokenResponse, parseUser } from './session.ts'
+import { credentialFields, parseTokenResponse, parseUser, type TokenResponse } from './session.ts'
 
 /** The CLI's registration at the API (contract §5): any loopback port, PKCE S256 mandatory. */
 export const CLI_CLIENT_ID = 'insighta-cli'
@@ -15,6 +15,8 @@ export interface LoginOptions {
   openBrowser: boolean
   /** 0 = any free port */
   port: number
+  /** when the browser cannot be opened: log in another way instead (the device flow) */
+  withoutBrowser?: () => Promise<Credentials>
 }
 
 /**
@@ -50,6 +52,10 @@ export async function login(ctx: CliContext, options: LoginOptions): Promise<Cre
       code_challenge_method: 'S256',
     })
     const opened = options.openBrowser && (await openBrowser(authorizeUrl))
+    if (options.openBrowser && !opened && options.withoutBrowser !== undefined) {
+      await listener.close()
+      return await options.withoutBrowser()
+    }
     ctx.out.message(opened ? 'Your browser has been opened to log in. If it did not open, visit:' : 'Open this URL in a browser to log in:')
     ctx.out.message(`\n  ${authorizeUrl}\n`)
     const wait = formatWait(ctx.env.loginTimeoutMs)
@@ -79,6 +85,11 @@ async function redeemCode(apiUrl: string, code: string, verifier: string, redire
       : new CliError(ExitCode.auth, `The API refused the login: ${error.message}`)
   }
   const tokens = parseTokenResponse(apiUrl, response.status, await readJsonObject(apiUrl, response))
+  return credentialsFor(apiUrl, tokens, now)
+}
+
+/** What a login stores, from a fresh token pair: the user comes from /auth/me with the new token. */
+export async function credentialsFor(apiUrl: string, tokens: TokenResponse, now: number): Promise<Credentials> {
   const me = await send(apiUrl, { method: 'GET', path: '/auth/me', headers: { authorization: `Bearer ${tokens.access_token}` } })
   if (!me.ok) throw await apiError(apiUrl, me)
   const user = parseUser(apiUrl, me.status, await readJsonObject(apiUrl, me))

@@ -4,9 +4,9 @@ import type { CliContext } from './context.ts'
 import { CLI_VERSION } from './version.ts'
 
 const EXIT_CODES_HELP = `Exit codes: 0 ok · 2 usage (bad flag or value) · 3 not logged in or session expired · 4 permission
-denied · 5 not found · 6 API unreachable · 7 API error or unexpected answer.
+denied · 5 not found · 6 API unreachable · 7 API error or unexpected answer (auth status: 1 when not logged in or not valid).
 Environment: INSIGHTA_HOME (credentials folder, default ~/.insighta), INSIGHTA_TOKEN (use this access
-token instead of the file), INSIGHTA_API_URL (the API to use), NO_COLOR / FORCE_COLOR (colour on a terminal).`
+token or personal access token instead of the file), INSIGHTA_API_URL (the API to use), NO_COLOR / FORCE_COLOR (colour on a terminal).`
 
 interface TopLevelCommand {
   name: string
@@ -35,14 +35,29 @@ const COMMANDS: readonly TopLevelCommand[] = [
     load: async (ctx) => (await import('./commands/auth.ts')).whoamiCommand(ctx),
   },
   {
+    name: 'auth',
+    description: 'auth status: who you are, how you are authenticated and until when',
+    load: async (ctx) => (await import('./commands/auth-status.ts')).authCommand(ctx),
+  },
+  {
     name: 'profiles',
     description: 'list, search, view, create, delete, export, import and count profiles',
     load: async (ctx) => (await import('./commands/profiles.ts')).profilesCommand(ctx),
   },
   {
+    name: 'saved',
+    description: 'your saved searches: list, save, delete (run one with profiles list --saved NAME)',
+    load: async (ctx) => (await import('./commands/saved.ts')).savedCommand(ctx),
+  },
+  {
     name: 'sessions',
     description: 'your active sessions (CLI logins and browsers) and when each one ends',
     load: async (ctx) => (await import('./commands/sessions.ts')).sessionsCommand(ctx),
+  },
+  {
+    name: 'tokens',
+    description: 'personal access tokens for CI and scripts: create, list, revoke',
+    load: async (ctx) => (await import('./commands/tokens.ts')).tokensCommand(ctx),
   },
   {
     name: 'users',

@@ -20,7 +20,8 @@ const REFRESH_TIMEOUT_MS = 15_000
 
 /** Where a request's bearer token comes from. */
 export interface TokenSource {
-  readonly kind: 'env' | 'file'
+  /** 'pat': a personal access token stored by `login --with-token` (never refreshed) */
+  readonly kind: 'env' | 'file' | 'pat'
   readonly apiUrl: string
   /** a token worth sending now: refreshed first when it is close to expiry */
   accessToken(): Promise<string>
@@ -206,10 +207,40 @@ export async function openTokenSource(env: CliEnvironment, warn: Warn): Promise<
   if (env.token !== undefined) return new EnvTokenSource(env.apiUrl ?? DEFAULT_API_URL, env.token)
   const credentials = await readCredentials(env.home, warn)
   if (credentials === null) throw new NotLoggedInError()
+  if (credentials.kind === 'pat') {
+    if (env.apiUrl !== undefined && env.apiUrl !== credentials.api_url) throw authError(otherApiMessage(credentials.api_url, env.apiUrl))
+    return new StoredPatSource(credentials)
+  }
   if (env.apiUrl !== undefined && env.apiUrl !== credentials.api_url) {
-    throw authError(
-      `You are logged in to ${credentials.api_url}, but INSIGHTA_API_URL is ${env.apiUrl}: run insighta login to log in there.`,
-    )
+    throw authError(otherApiMessage(credentials.api_url, env.apiUrl))
   }
   return new FileTokenSource(env.home, credentials, warn)
+}
+
+function otherApiMessage(stored: string, requested: string): string {
+  return `You are logged in to ${stored}, but INSIGHTA_API_URL is ${requested}: run insighta login to log in there.`
+}
+
+/** A personal access token from the credentials file: sent as is, never to /auth/refresh. */
+class StoredPatSource implements TokenSource {
+  readonly kind = 'pat'
+  readonly apiUrl: string
+  constructor(private readonly credentials: Credentials) {
+    this.apiUrl = credentials.api_url
+  }
+  async accessToken() {
+    return this.credentials.access_token
+  }
+  async recover() {
+    return null
+  }
+  refreshToken() {
+    return undefined
+  }
+  user() {
+    return this.credentials.user
+  }
+  refreshLifetime() {
+    return undefined
+  }
 }

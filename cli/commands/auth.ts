@@ -2,7 +2,7 @@ import { Command } from 'commander'
 import type { CliContext } from '../context.ts'
 import { credentialsPath, deleteCredentials, isRecord, readCredentials, type Credentials } from '../credentials.ts'
 import { DEFAULT_API_URL, normaliseApiUrl } from '../environment.ts'
-import { CliError, CorruptedCredentialsError, ExitCode, NotLoggedInError, SessionEndedError } from '../errors.ts'
+import { CliError, CorruptedCredentialsError, ExitCode, NotLoggedInError, SessionEndedError, usageError } from '../errors.ts'
 import { send, unexpectedResponse } from '../http.ts'
 import { login } from '../login.ts'
 import { port } from '../validate.ts'
@@ -14,17 +14,44 @@ export function loginCommand(ctx: CliContext): Command {
     .option('--api-url <url>', `the Insighta Labs+ API (default: INSIGHTA_API_URL, the last login's API, or ${DEFAULT_API_URL})`)
     .option('--no-browser', 'print the login URL instead of opening a browser (e.g. over SSH)')
     .option('--port <n>', 'fixed port for the local callback listener (default: any free port)', port)
+    .option('--device', 'log in with a code approved in a browser on any device (SSH, containers)')
+    .option('--with-token', 'read a personal access token (insighta_pat_…) from standard input and store it (CI)')
   return withExamples(command, [
     'insighta login',
     'insighta login --api-url https://api.insighta.example',
     'insighta login --no-browser --port 8765',
-  ]).action(async (options: { apiUrl?: string; browser: boolean; port?: number }) => {
+    'insighta login --device',
+    'insighta login --with-token < token.txt',
+  ]).action(async (options: { apiUrl?: string; browser: boolean; port?: number; device?: boolean; withToken?: boolean }) => {
+    if (options.withToken && options.device) throw usageError('Choose one of --with-token and --device.')
     // An unusable file is no obstacle to logging in: the login replaces it.
     const previous = await readCredentials(ctx.env.home, ctx.warn).catch(() => null)
     const apiUrl =
       options.apiUrl === undefined ? (ctx.env.apiUrl ?? previous?.api_url ?? DEFAULT_API_URL) : normaliseApiUrl(options.apiUrl, '--api-url')
-    await login(ctx, { apiUrl, openBrowser: options.browser, port: options.port ?? 0 })
+    if (options.withToken) {
+      const { loginWithToken, readTokenFromStdin } = await import('../personal-tokens.ts')
+      await loginWithToken(ctx, apiUrl, await readTokenFromStdin())
+    } else {
+      await loginSomehow(ctx, apiUrl, options)
+    }
     if (previous !== null) await endReplacedSession(previous)
+  })
+}
+
+/**
+ * --device, or a plain `insighta login` where no browser can be used (over SSH, no display, or the
+ * browser would not open): the device flow. --no-browser keeps the loopback flow (print the URL).
+ */
+async function loginSomehow(ctx: CliContext, apiUrl: string, options: { browser: boolean; port?: number; device?: boolean }) {
+  const { deviceLogin } = await import('../device-login.ts')
+  const headless = ctx.env.headless
+  if (options.device) return deviceLogin(ctx, { apiUrl, openBrowser: options.browser && headless === undefined })
+  if (options.browser && headless !== undefined) return deviceLogin(ctx, { apiUrl, openBrowser: false, reason: headless })
+  return login(ctx, {
+    apiUrl,
+    openBrowser: options.browser,
+    port: options.port ?? 0,
+    withoutBrowser: () => deviceLogin(ctx, { apiUrl, openBrowser: false, reason: 'the browser could not be opened' }),
   })
 }
 
@@ -34,6 +61,8 @@ export function loginCommand(ctx: CliContext): Command {
  * effort and quiet — the login itself has succeeded.
  */
 async function endReplacedSession(previous: Credentials): Promise<void> {
+  // A personal access token is no session: it stays valid until revoked (insighta tokens revoke).
+  if (previous.kind === 'pat') return
   try {
     const response = await send(previous.api_url, {
       method: 'POST',
@@ -51,16 +80,20 @@ async function endReplacedSession(previous: Credentials): Promise<void> {
 export function logoutCommand(ctx: CliContext): Command {
   const command = new Command('logout')
     .option('--all', 'end every session of your account (all devices and browsers)')
-  return withExamples(command, ['insighta logout', 'insighta logout --all']).action(async (options: { all?: boolean }) => {
-    await logout(ctx, options.all === true)
-  })
+    .option('--revoke-tokens', 'with --all: revoke your personal access tokens too')
+  return withExamples(command, ['insighta logout', 'insighta logout --all', 'insighta logout --all --revoke-tokens']).action(
+    async (options: { all?: boolean; revokeTokens?: boolean }) => {
+      if (options.revokeTokens && !options.all) throw usageError('--revoke-tokens goes with --all: insighta logout --all --revoke-tokens')
+      await logout(ctx, options.all === true, options.revokeTokens === true)
+    },
+  )
 }
 
 /**
  * Server first, so the refresh token is dead before its only local copy goes. The local file is
  * deleted whatever happens next: the user asked to be logged out of this machine.
  */
-async function logout(ctx: CliContext, all: boolean): Promise<void> {
+async function logout(ctx: CliContext, all: boolean, revokeTokens = false): Promise<void> {
   let source
   try {
     source = await ctx.tokenSource()
@@ -77,13 +110,21 @@ async function logout(ctx: CliContext, all: boolean): Promise<void> {
     }
     throw error
   }
+  if (source.kind === 'pat') {
+    const removed = await deleteCredentials(ctx.env.home)
+    ctx.out.print(
+      `${removed ? 'Removed the personal access token from this machine' : 'Nothing stored here'}; the token itself stays valid until it expires or is revoked (insighta tokens revoke).`,
+    )
+    return
+  }
   const client = await ctx.client()
   let failure: CliError | undefined
+  let tokensLine: string | undefined
   try {
-    const response = await ctx.out.spin('Logging out…', () =>
-      client.request({ method: 'POST', path: all ? '/auth/logout-all' : '/auth/logout', json: { refresh_token: source.refreshToken() } }),
-    )
-    await response.body?.cancel()
+    const json = { refresh_token: source.refreshToken(), ...(revokeTokens ? { revoke_tokens: true } : {}) }
+    const response = await ctx.out.spin('Logging out…', () => client.request({ method: 'POST', path: all ? '/auth/logout-all' : '/auth/logout', json }))
+    if (all) tokensLine = tokensOutcome(await response.json().catch(() => null))
+    else await response.body?.cancel()
   } catch (error) {
     if (!(error instanceof CliError)) throw error
     failure = error
@@ -92,6 +133,7 @@ async function logout(ctx: CliContext, all: boolean): Promise<void> {
   const local = removed ? ' and removed the local credentials' : ''
   if (failure === undefined) {
     ctx.out.print(`Logged out: ended ${all ? 'every session of your account' : 'the session'} on the server${local}.`)
+    if (tokensLine !== undefined) ctx.out.print(tokensLine)
   } else if (failure.exitCode === ExitCode.auth) {
     // The server no longer knows the session: it had expired or was revoked elsewhere.
     ctx.out.print(`Logged out: the session had already ended on the server${local}.`)
@@ -99,6 +141,18 @@ async function logout(ctx: CliContext, all: boolean): Promise<void> {
     const what = removed ? 'The local credentials were removed anyway' : 'Nothing was changed locally'
     throw new CliError(failure.exitCode, `Could not end the session on the server: ${failure.message} ${what}; the session will expire on its own.`)
   }
+}
+
+/** What sign-out-everywhere did to personal access tokens (they are not sessions). */
+function tokensOutcome(body: unknown): string | undefined {
+  if (!isRecord(body)) return undefined
+  const revoked = typeof body.tokens_revoked === 'number' ? body.tokens_revoked : 0
+  const remaining = typeof body.tokens_remaining === 'number' ? body.tokens_remaining : 0
+  const plural = (n: number) => `${n} personal access token${n === 1 ? '' : 's'}`
+  const parts: string[] = []
+  if (revoked > 0) parts.push(`revoked ${plural(revoked)}`)
+  if (remaining > 0) parts.push(`${plural(remaining)} still valid (revoke them with insighta logout --all --revoke-tokens or insighta tokens revoke)`)
+  return parts.length === 0 ? 'You have no personal access tokens.' : `Tokens: ${parts.join('; ')}.`
 }
 
 export function whoamiCommand(ctx: CliContext): Command {

@@ -12,6 +12,7 @@ import { unexpectedResponse } from '../http.ts'
 import { profileName, uuid } from '../validate.ts'
 import { listEnvelope, profileDetails, profileTable, statsReport } from '../views.ts'
 import { exportCommand } from './profile-export.ts'
+import { savedName } from './saved-name.ts'
 import { importCommand } from './profile-import.ts'
 import {
   filterQuery,
@@ -44,10 +45,15 @@ export function profilesCommand(ctx: CliContext): Command {
 }
 
 /** Prints a page of profiles: the API's JSON, or a table with "page x of y, total N". */
-async function showPage(ctx: CliContext, path: string, query: Record<string, string | number | undefined>, json: boolean) {
+export async function showPage(ctx: CliContext, path: string, query: Record<string, string | number | undefined>, json: boolean) {
   const client = await ctx.client()
   const body = await ctx.out.spin('Loading profiles…', () => client.json({ method: 'GET', path, query }))
   if (json) return printJson(ctx, body)
+  // A search says how it read the question; a person at a terminal sees it, a pipe gets data only.
+  if (ctx.out.interactive) {
+    const line = (await import('./search-explained.ts')).understoodAs(body.interpreted)
+    if (line !== undefined) ctx.out.message(line)
+  }
   const list = listEnvelope(body)
   if (list === null) throw unexpectedResponse(client.apiUrl, 200)
   ctx.out.table(profileTable(list))
@@ -55,12 +61,15 @@ async function showPage(ctx: CliContext, path: string, query: Record<string, str
 
 function listCommand(ctx: CliContext): Command {
   const command = withJson(withPaging(withFilters(new Command('list').description('list profiles, filtered, sorted and paginated'))))
+  command.option('--saved <name>', 'run one of your saved searches (insighta saved list); paging and sorting flags still apply', savedName)
   return withExamples(command, [
     'insighta profiles list',
     'insighta profiles list --gender male --country NG --min-age 25',
     'insighta profiles list --age-group adult --sort-by age --order desc --page 2 --limit 20',
     'insighta profiles list --min-gender-probability 0.8 --json',
-  ]).action(async (options: FilterOptions & PagingOptions & JsonFlag) => {
+    'insighta profiles list --saved "lagos women"',
+  ]).action(async (options: FilterOptions & PagingOptions & JsonFlag & { saved?: string }) => {
+    if (options.saved !== undefined) return (await import('./saved.ts')).runSaved(ctx, options.saved, options, options.json === true)
     await showPage(ctx, '/api/profiles', { ...filterQuery(options), ...pagingQuery(options) }, options.json === true)
   })
 }
@@ -75,7 +84,7 @@ function searchCommand(ctx: CliContext): Command {
       await showPage(ctx, '/api/profiles/search', { q: query, ...pagingQuery(options) }, options.json === true)
     } catch (error) {
       // The API could not read the query (400 "Unable to interpret query", 422): show what it can read.
-      if (error instanceof CliError && error.exitCode === ExitCode.usage) throw new CliError(error.exitCode, `${error.message}\n${searchExamplesText()}`)
+      if (error instanceof CliError && error.exitCode === ExitCode.usage) throw new CliError(error.exitCode, `${error.message}\n${searchExamplesText(error.examples)}`)
       throw error
     }
   })
@@ -136,8 +145,8 @@ function deleteCommand(ctx: CliContext): Command {
 }
 
 /** The example queries the portal shows too (contract/search-examples.ts). */
-export function searchExamplesText(): string {
-  return `Try a query like:\n${SEARCH_EXAMPLES.map((example) => `  insighta profiles search "${example}"`).join('\n')}`
+export function searchExamplesText(examples: readonly string[] = SEARCH_EXAMPLES): string {
+  return `Try a query like:\n${examples.map((example) => `  insighta profiles search "${example}"`).join('\n')}`
 }
 
 /** The query as the API will read it: not blank, no control characters, within the search's limit. */

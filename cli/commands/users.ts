@@ -7,6 +7,7 @@ import { pageFooter } from '../output.ts'
 import { githubLogin, integerIn, MAX_LIMIT, MAX_PAGE, nonBlank, oneOf, ROLES } from '../validate.ts'
 import { dataArray, listEnvelope, recordTable } from '../views.ts'
 import { printJson, withExamples, withJson } from './shared.ts'
+import { userTokensCommand } from './tokens.ts'
 
 const USER_COLUMNS = ['username', 'role', 'is_active', 'email', 'last_login_at', 'created_at', 'id']
 const HIDDEN_USER_FIELDS = ['avatar_url', 'github_id']
@@ -42,6 +43,7 @@ export function usersCommand(ctx: CliContext): Command {
       updateUser(ctx, login, { is_active: true }, `${login} is active again.`, options.json === true),
     ),
   )
+  users.addCommand(userTokensCommand(ctx))
   return users
 }
 
@@ -81,7 +83,7 @@ function userSearch(text: string | undefined, paging: { page?: number; limit?: n
  * The API addresses users by id; people know logins. The search is a substring match, so the
  * result is filtered to the exact login (GitHub logins are case-insensitive).
  */
-async function findUserId(client: ApiClient, login: string): Promise<string> {
+export async function findUserId(client: ApiClient, login: string): Promise<string> {
   const body = await client.json({ method: 'GET', path: '/api/users', query: userSearch(login, { limit: MAX_LIMIT }) })
   const records = dataArray(body)
   if (records === null) throw unexpectedResponse(client.apiUrl, 200)

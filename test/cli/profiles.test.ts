@@ -7,6 +7,7 @@
 import { readdir, readFile } from 'node:fs/promises'
 import path from 'node:path'
 import t from 'tap'
+import { SEARCH_EXAMPLES as API_SEARCH_EXAMPLES } from '../../contract/nl-parser.ts'
 import { ExitCode } from '../../cli/errors.ts'
 import { SEARCH_EXAMPLES } from '../../contract/search-examples.ts'
 import { V1 } from '../helpers/api.ts'
@@ -88,8 +89,8 @@ t.test('search: plain English, paged (reference counts)', async (t) => {
   expectExit(t, vague, ExitCode.usage)
   t.equal(
     vague.stderr,
-    `error: Unable to interpret query.\nTry a query like:\n${SEARCH_EXAMPLES.map((e) => `  insighta profiles search "${e}"\n`).join('')}`,
-    "the portal's examples",
+    `error: Unable to interpret query.\nTry a query like:\n${API_SEARCH_EXAMPLES.map((e) => `  insighta profiles search "${e}"\n`).join('')}`,
+    "the API's examples (the 400's examples field)",
   )
   // Every example really is understood by the API (they are what the user is told to type).
   for (const example of SEARCH_EXAMPLES) {
