@@ -176,7 +176,9 @@ t.test('bad input: the RFC error shapes and the contract envelope', async (t) =>
   const empty = await fetch(`${base}/auth/device/code`, { method: 'POST' })
   t.equal(empty.status, 400, 'no body at all')
   t.match((await postJson(`${base}/auth/device/code`, { client_id: 'insighta-portal' })).body, { error: 'invalid_client' })
-  t.match((await postJson(`${base}/auth/device/code`, { client_id: 'evil\u0000' })).body, { error: 'invalid_client' })
+  const control = await postJson(`${base}/auth/device/code`, { client_id: 'evil\u0000' })
+  t.equal(control.status, 422, 'control characters are refused by schema, like every text input')
+  t.match(control.body, { status: 'error', message: /control characters/ })
   t.equal((await postJson(`${base}/auth/device/code`, { client_id: 7 })).status, 422)
 
   t.match((await postJson(`${base}/auth/token`, { grant_type: GRANT, client_id: 'insighta-cli' })).body, { error: 'invalid_request', message: /device_code/ })
@@ -234,7 +236,8 @@ t.test('brute force of user codes: limited per user and per address, the right c
   const started = await deviceCode()
   const guess = async (user: typeof mallory, code: string, ip: string) =>
     portalCall('POST', '/auth/device/approve', await user.accessToken(), { user_code: code }, ip)
-  for (const code of ['BBBB-BBBB', 'aaaa-aaaa', 'x\u0000y']) t.equal((await guess(mallory, code, '192.0.2.1')).status, 404, code)
+  t.equal((await guess(mallory, 'x\u0000y', '192.0.2.1')).status, 422, 'a control character is refused by schema')
+  for (const code of ['BBBB-BBBB', 'aaaa-aaaa', 'CCCC-DDDD']) t.equal((await guess(mallory, code, '192.0.2.1')).status, 404, code)
   const blocked = await guess(mallory, started.user_code, '192.0.2.1')
   t.equal(blocked.status, 429, 'the right code too, once the budget is spent')
   t.ok(Number(blocked.headers.get('retry-after')) > 0)
