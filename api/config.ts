@@ -14,7 +14,7 @@ export const ApiEnvSchema = Type.Object({
   BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, default: 16384 }),
   IMPORT_MAX_BYTES: Type.Integer({ minimum: 1024, default: 104857600 }),
   IMPORT_MAX_ROWS: Type.Integer({ minimum: 1, default: 500000 }),
-  /** batches an import writes at once, each on its own connection (README "Importing profiles from CSV") */
+  /** batches an import writes at once, each on its own connection (docs/import.md) */
   IMPORT_WRITERS: Type.Integer({ minimum: 1, maximum: 8, default: 2 }),
   GENDERIZE_URL: Type.String({ pattern: '^https?://', default: 'https://api.genderize.io' }),
   AGIFY_URL: Type.String({ pattern: '^https?://', default: 'https://api.agify.io' }),
@@ -36,7 +36,7 @@ export const ApiEnvSchema = Type.Object({
   EXPORT_IDLE_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 30000 }),
   EXPORT_ACQUIRE_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 60000, default: 2000 }),
 
-  // Identity (README: "Identity")
+  // Identity (docs/identity.md)
   JWT_SECRET: Type.Optional(Type.String()),
   JWT_PREVIOUS_SECRET: Type.Optional(Type.String()),
   JWT_ISSUER: Type.String({ minLength: 1, default: 'insighta-api' }),

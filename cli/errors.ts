@@ -1,6 +1,6 @@
 /**
  * Exit codes are part of the CLI's interface: scripts branch on them, so each failure class gets its
- * own number and the numbers never change. The README lists them.
+ * own number and the numbers never change. docs/cli.md lists them.
  */
 export const ExitCode = {
   ok: 0,

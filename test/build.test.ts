@@ -8,7 +8,7 @@ import { build } from '../scripts/build.ts'
 import { createTestDatabase } from './helpers/database.ts'
 
 /**
- * The production form (README "Deploying"): `npm run build`, then plain `node` on the compiled API
+ * The production form (docs/deploying.md): `npm run build`, then plain `node` on the compiled API
  * and portal, with no TypeScript loader. Boots both against the test database and walks a request
  * through each, including the files the build copies (views, static files, migrations, seed).
  */

@@ -11,7 +11,7 @@ import { emptyReport, type ImportReport, type ReasonKey } from '../../contract/i
 import { ageGroupOf } from '../../contract/profile-filter.ts'
 
 /**
- * Bulk import of profiles from CSV (contract §3 "Import", README "Importing profiles from CSV"): the file is parsed as a
+ * Bulk import of profiles from CSV (contract §3 "Import", docs/import.md): the file is parsed as a
  * stream, validated row by row and written in batches, each batch one INSERT … ON CONFLICT DO NOTHING
  * statement, so a batch is committed whole or not at all and nothing waits on a long transaction.
  * Pure of Fastify: the route hands it a byte stream and maps its errors.

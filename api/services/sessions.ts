@@ -296,7 +296,7 @@ export class SessionService {
     return ids.length
   }
 
-  async list(userId: string): Promise<SessionRow[]> {
+  async list(userId: string): Promise<(SessionRow & { idle_expires_at: Date })[]> {
     return listLiveSessions(this.deps.db.db, userId, this.now())
   }
 

@@ -75,7 +75,7 @@ function listCommand(ctx: CliContext): Command {
 }
 
 function searchCommand(ctx: CliContext): Command {
-  const command = withJson(withPaging(new Command('search').description('search profiles in plain English (rule-based, see the README)')))
+  const command = withJson(withPaging(new Command('search').description('search profiles in plain English (rule-based: docs/search.md)')))
   return withExamples(command.argument('<query>', `e.g. "${SEARCH_EXAMPLES[0]}" (at most ${MAX_QUERY_LENGTH} characters)`, searchQuery), [
     ...SEARCH_EXAMPLES.slice(0, 3).map((example) => `insighta profiles search "${example}"`),
     'insighta profiles search "seniors from angola" --page 2 --json',

@@ -18,7 +18,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   // Names are unique case-insensitively; stored trimmed (the CHECK above), so lower(name) suffices.
   await sql`CREATE UNIQUE INDEX profiles_name_lower_key ON profiles (lower(name))`.execute(db)
   // One index per sort order, each ending in id: the contract breaks ties by id, and a page is then
-  // an index range scan with the filters checked on the way (see the query plans in the README).
+  // an index range scan with the filters checked on the way (see the query plans in docs/performance.md).
   await sql`CREATE INDEX profiles_created_at_id_idx ON profiles (created_at, id)`.execute(db)
   await sql`CREATE INDEX profiles_age_id_idx ON profiles (age, id)`.execute(db)
   await sql`CREATE INDEX profiles_gender_probability_id_idx ON profiles (gender_probability, id)`.execute(db)

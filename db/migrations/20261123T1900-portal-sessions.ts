@@ -5,7 +5,7 @@ import { sql, type Kysely } from 'kysely'
  * by its SHA-256, so a leaked table does not yield usable cookies. The API tokens are encrypted at
  * rest (AES-256-GCM, key from the portal's configuration). `refresh_lease_until` is the "row lock"
  * for token refresh: a short lease taken by one atomic UPDATE, never a transaction held across the
- * HTTP call to the API (see the README, "Transparent refresh").
+ * HTTP call to the API (docs/portal.md, "Transparent refresh").
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`

@@ -1,7 +1,7 @@
 import { sql, type Kysely } from 'kysely'
 
 /**
- * Fewer indexes on profiles, for bulk import (README "Performance", "Importing profiles from CSV").
+ * Fewer indexes on profiles, for bulk import (docs/performance.md, docs/import.md).
  * Every index costs each inserted row a B-tree descent and a WAL record; on 1M rows a 500k-row import
  * spent two thirds of its database time in index upkeep across nine indexes. Two go, nothing is lost:
  *

@@ -67,16 +67,36 @@ export async function findSession(db: Executor, sessionId: string): Promise<Sess
 }
 
 /** The user's sessions that are neither revoked nor past their absolute end, newest first. */
-export async function listLiveSessions(db: Executor, userId: string, now: Date): Promise<SessionRow[]> {
-  return db
+/**
+ * A user's live sessions with the time each ends if it is not used (the expiry of its unused
+ * refresh token, never past the absolute end). A session whose refresh token lapsed is dead even
+ * before anyone revokes it, and is not listed.
+ */
+export async function listLiveSessions(db: Executor, userId: string, now: Date): Promise<(SessionRow & { idle_expires_at: Date })[]> {
+  const rows = await db
     .selectFrom('sessions')
-    .selectAll()
+    .selectAll('sessions')
+    .select((eb) =>
+      eb
+        .selectFrom('refresh_tokens')
+        .select(sql<Date>`max(refresh_tokens.expires_at)`.as('e'))
+        .whereRef('refresh_tokens.session_id', '=', 'sessions.id')
+        .where('refresh_tokens.used_at', 'is', null)
+        .as('idle_expires_at'),
+    )
     .where('user_id', '=', userId)
     .where('revoked_at', 'is', null)
     .where('expires_at', '>', now)
     .orderBy('created_at', 'desc')
     .orderBy('id', 'desc')
     .execute()
+  const live: (SessionRow & { idle_expires_at: Date })[] = []
+  for (const row of rows) {
+    const idle = row.idle_expires_at
+    if (idle === null || idle <= now) continue
+    live.push({ ...row, idle_expires_at: idle < row.expires_at ? idle : row.expires_at })
+  }
+  return live
 }
 
 /** Ends one session; returns it when this call ended it (undefined if already ended or unknown). */

@@ -16,7 +16,7 @@ t.test('my sessions: devices, clients, the current flag; ending one of them', as
   t.equal(data.length, 3, 'the helper session and the two new ones')
   t.same(data.filter((s) => s.current).map((s) => s.id), [laptop.sessionId])
   t.match(data.find((s) => s.id === browser.sessionId), { client_id: 'insighta-portal', user_agent: 'tap', created_at: /Z$/ })
-  t.same(Object.keys(data[0]).sort(), ['client_id', 'created_at', 'current', 'expires_at', 'id', 'ip', 'last_used_at', 'user_agent'])
+  t.same(Object.keys(data[0]).sort(), ['client_id', 'created_at', 'current', 'expires_at', 'id', 'idle_expires_at', 'ip', 'last_used_at', 'user_agent'])
 
   const end = await api.app.inject({ method: 'DELETE', url: `/api/sessions/${browser.sessionId}`, headers: bearer(laptop.accessToken) })
   t.equal(end.statusCode, 204)
@@ -27,6 +27,28 @@ t.test('my sessions: devices, clients, the current flag; ending one of them', as
   const after = await api.app.inject({ method: 'GET', url: '/api/sessions', headers: bearer(laptop.accessToken) })
   t.equal(after.json().data.length, 2)
   t.equal((await api.app.inject({ method: 'DELETE', url: '/api/sessions/nope', headers: bearer(laptop.accessToken) })).statusCode, 404)
+})
+
+t.test('a session whose refresh token lapsed is not listed; the idle end is shown', async (t) => {
+  let now = Date.now()
+  const timed = await buildTestApi(t, { clock: () => now, env: { REFRESH_TOKEN_IDLE_SECONDS: '300' } })
+  const erin = await createTestUser(timed.app, 'analyst')
+  const first = await erin.newSessionTokens('insighta-cli')
+  now += 200_000
+  const second = await erin.newSessionTokens('insighta-cli')
+  const listed = (await timed.app.inject({ method: 'GET', url: '/api/sessions', headers: bearer(second.accessToken) })).json().data as {
+    id: string
+    idle_expires_at: string
+    expires_at: string
+  }[]
+  const mine = listed.find((s) => s.id === second.sessionId)
+  t.ok(mine, 'the fresh session is listed')
+  t.equal(Date.parse(mine!.idle_expires_at), Math.floor((now + 300_000) / 1000) * 1000, 'ends 300 s after its last token')
+  t.ok(Date.parse(mine!.idle_expires_at) <= Date.parse(mine!.expires_at), 'never after the absolute end')
+  now += 150_000 // the first session's refresh token lapsed 50 s ago, the second's has 150 s left
+  const later = (await timed.app.inject({ method: 'GET', url: '/api/sessions', headers: bearer(await erin.accessToken()) })).json().data as { id: string }[]
+  t.notOk(later.some((s) => s.id === first.sessionId), 'the lapsed session is not listed as live')
+  t.ok(later.some((s) => s.id === second.sessionId))
 })
 
 t.test("someone else's session: 404 for an analyst, revocable by an admin (audited)", async (t) => {

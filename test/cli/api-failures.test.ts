@@ -1,6 +1,6 @@
 /**
  * What the user sees when the API is down, is not the API, or says no: one sentence and the exit
- * code for the failure class (README, "Exit codes"), never a stack trace or an HTML page.
+ * code for the failure class (docs/cli.md, "Exit codes"), never a stack trace or an HTML page.
  */
 import { readdir } from 'node:fs/promises'
 import t from 'tap'

@@ -41,6 +41,8 @@ export async function createTestUser(
     now: new Date(identity.clock()),
   })
   const session = await identity.sessions.create(row.id, 'test-helper', { ...NO_REQUEST, userAgent: 'tap' })
+  // Like every real session it holds a refresh token (unused here), so it is live until that lapses.
+  await identity.sessions.issue(row, { id: session.id, expiresAt: session.expires_at })
   return {
     row,
     sessionId: session.id,

@@ -70,7 +70,7 @@ const importRoutes: FastifyPluginAsyncTypebox = async (app) => {
         description:
           'Header row with name, gender, age, country_id, gender_probability, country_probability in any order ' +
           '(country_name optional and ignored, other columns ignored). Bad rows are skipped and counted by reason; ' +
-          'rows are written in batches that stay committed if the upload stops midway. See the README, "Importing profiles from CSV".',
+          'rows are written in batches that stay committed if the upload stops midway. See docs/import.md.',
         tags: ['profiles'],
         consumes: ['multipart/form-data'],
         response: {

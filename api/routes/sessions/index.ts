@@ -20,6 +20,7 @@ const SessionSchema = Type.Object({
   created_at: Type.String(),
   last_used_at: Type.String({ description: 'the last login or token refresh' }),
   expires_at: Type.String({ description: 'absolute end of the session' }),
+  idle_expires_at: Type.String({ description: 'when the session ends if it is not used (its refresh token lapses), at most expires_at' }),
   current: Type.Boolean({ description: 'the session of the token making this request' }),
 })
 
@@ -47,6 +48,7 @@ const sessions: FastifyPluginAsyncTypebox = async (app) => {
           created_at: formatInstant(s.created_at),
           last_used_at: formatInstant(s.last_used_at),
           expires_at: formatInstant(s.expires_at),
+          idle_expires_at: formatInstant(s.idle_expires_at),
           current: s.id === user.sessionId,
         })),
       }
