@@ -1,3 +1,4 @@
+import { PROFILE_COLUMNS as PROFILE_FIELD_NAMES } from '../contract/profile-columns.ts'
 import { isRecord } from './credentials.ts'
 import { formatTable, pageFooter, cellText, type Cell, type Column, type TableData } from './output.ts'
 
@@ -59,22 +60,10 @@ export function profileTable(list: ListEnvelope): TableData {
   return { columns: PROFILE_COLUMNS, rows, footer: pageFooter(list.page, list.totalPages, list.total), empty: 'No profiles match.' }
 }
 
-const PROFILE_FIELDS = [
-  'id',
-  'name',
-  'gender',
-  'gender_probability',
-  'age',
-  'age_group',
-  'country_id',
-  'country_name',
-  'country_probability',
-  'created_at',
-] as const
 
 /** One profile as aligned "field  value" lines. */
 export function profileDetails(profile: Json): string {
-  return keyValues(PROFILE_FIELDS.map((field) => [field, cell(profile[field])]))
+  return keyValues(PROFILE_FIELD_NAMES.map((field) => [field, cell(profile[field])]))
 }
 
 export function keyValues(pairs: readonly (readonly [string, Cell])[]): string {

@@ -1,19 +1,6 @@
 import { Type, type Static } from 'typebox'
 
-/** The ten keys of every profile object, in the contract's order (§1); also the CSV header. */
-export const PROFILE_COLUMNS = [
-  'id',
-  'name',
-  'gender',
-  'gender_probability',
-  'age',
-  'age_group',
-  'country_id',
-  'country_name',
-  'country_probability',
-  'created_at',
-] as const
-export type ProfileColumn = (typeof PROFILE_COLUMNS)[number]
+export { PROFILE_COLUMNS, type ProfileColumn } from './profile-columns.ts'
 
 /** Longest profile name accepted, after trimming (create and import alike). */
 export const MAX_NAME_LENGTH = 200
