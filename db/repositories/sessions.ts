@@ -70,7 +70,8 @@ export async function findSession(db: Executor, sessionId: string): Promise<Sess
 /**
  * A user's live sessions with the time each ends if it is not used (the expiry of its unused
  * refresh token, never past the absolute end). A session whose refresh token lapsed is dead even
- * before anyone revokes it, and is not listed.
+ * before anyone revokes it, and is not listed; one that has issued no token yet (a device login
+ * approved but not yet redeemed) is live until its absolute end.
  */
 export async function listLiveSessions(db: Executor, userId: string, now: Date): Promise<(SessionRow & { idle_expires_at: Date })[]> {
   const rows = await db
@@ -84,6 +85,9 @@ export async function listLiveSessions(db: Executor, userId: string, now: Date):
         .where('refresh_tokens.used_at', 'is', null)
         .as('idle_expires_at'),
     )
+    .select((eb) =>
+      eb.exists(eb.selectFrom('refresh_tokens').select(sql`1`.as('one')).whereRef('refresh_tokens.session_id', '=', 'sessions.id')).as('issued'),
+    )
     .where('user_id', '=', userId)
     .where('revoked_at', 'is', null)
     .where('expires_at', '>', now)
@@ -91,7 +95,12 @@ export async function listLiveSessions(db: Executor, userId: string, now: Date):
     .orderBy('id', 'desc')
     .execute()
   const live: (SessionRow & { idle_expires_at: Date })[] = []
-  for (const row of rows) {
+  for (const { issued, ...row } of rows) {
+    // Approved but not yet redeemed (a device login): no token was issued, the session is live.
+    if (!issued) {
+      live.push({ ...row, idle_expires_at: row.expires_at })
+      continue
+    }
     const idle = row.idle_expires_at
     if (idle === null || idle <= now) continue
     live.push({ ...row, idle_expires_at: idle < row.expires_at ? idle : row.expires_at })
