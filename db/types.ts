@@ -198,6 +198,22 @@ export interface PersonalAccessTokensTable {
   revoked_reason: string | null
 }
 
+/** An import that skipped rows, kept until `expires_at` so its rejects can be downloaded. */
+export interface ImportsTable {
+  id: string
+  user_id: string
+  created_at: Generated<Date>
+  expires_at: Date
+}
+
+export interface ImportRejectsTable {
+  import_id: string
+  /** the file's line the rejected record starts on */
+  line: number
+  reason: string
+  raw: string
+}
+
 export interface Database {
   profiles: ProfilesTable
   profile_counts: ProfileCountsTable
@@ -213,6 +229,8 @@ export interface Database {
   device_logins: DeviceLoginsTable
   device_code_failures: DeviceCodeFailuresTable
   personal_access_tokens: PersonalAccessTokensTable
+  imports: ImportsTable
+  import_rejects: ImportRejectsTable
 }
 
 export type { Generated }

@@ -7,3 +7,11 @@ export function csvField(value: string | number): string {
 export function csvLine(values: readonly (string | number)[]): string {
   return `${values.map(csvField).join(',')}\r\n`
 }
+
+/** OWASP "CSV injection": a cell starting with one of these is run as a formula by spreadsheets. */
+const FORMULA_START = /^[=+\-@\t\r]/
+
+/** The value with a leading `'` when a spreadsheet would run it as a formula (as export's safe=true). */
+export function neutraliseFormula(value: string): string {
+  return FORMULA_START.test(value) ? `'${value}` : value
+}

@@ -173,18 +173,29 @@ function numberArrayLiteral(values: readonly number[]): string {
  */
 export async function insertProfilesBatch(db: Executor, profiles: readonly NewProfile[]): Promise<number> {
   if (profiles.length === 0) return 0
+  const result = await insertStatement(profiles, false).execute(db)
+  return Number(result.numAffectedRows ?? 0n)
+}
+
+/** The same statement, answering the ids of the rows inserted (the import names the duplicates). */
+export async function insertProfilesBatchReturningIds(db: Executor, profiles: readonly NewProfile[]): Promise<Set<string>> {
+  if (profiles.length === 0) return new Set()
+  const result = await insertStatement(profiles, true).execute(db)
+  return new Set((result.rows as { id: string }[]).map((r) => r.id))
+}
+
+function insertStatement(profiles: readonly NewProfile[], returning: boolean) {
   const text = (key: 'id' | 'name' | 'gender' | 'age_group' | 'country_id' | 'country_name') =>
     textArrayLiteral(profiles.map((p) => p[key]))
   const number = (key: 'gender_probability' | 'age' | 'country_probability') => numberArrayLiteral(profiles.map((p) => p[key]))
-  const result = await sql`
+  return sql`
     INSERT INTO profiles (id, name, gender, gender_probability, age, age_group, country_id, country_name,
                           country_probability)
     SELECT * FROM unnest(
       ${text('id')}::uuid[], ${text('name')}::text[], ${text('gender')}::text[],
       ${number('gender_probability')}::float8[], ${number('age')}::int[], ${text('age_group')}::text[],
       ${text('country_id')}::text[], ${text('country_name')}::text[], ${number('country_probability')}::float8[])
-    ON CONFLICT (lower(name)) DO NOTHING`.execute(db)
-  return Number(result.numAffectedRows ?? 0n)
+    ON CONFLICT (lower(name)) DO NOTHING${returning ? sql` RETURNING id` : sql``}`
 }
 
 export async function deleteProfile(db: Executor, id: string): Promise<boolean> {

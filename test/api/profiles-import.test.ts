@@ -5,8 +5,9 @@ import { Readable } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { parse as parseCsv } from 'csv-parse/sync'
 import t from 'tap'
-import { BATCH_SIZE, CsvRecordReader } from '../../api/services/csv-import.ts'
-import type { ImportReport, ReasonKey } from '../../contract/import-report.ts'
+import { BATCH_SIZE, CsvRecordReader } from '../../api/services/csv-import/import.ts'
+import { rawText, type CsvRecord } from '../../api/services/csv-import/records.ts'
+import { MAX_RAW_CHARS, type ImportReport, type ReasonKey } from '../../contract/import-report.ts'
 import { buildTestApi } from '../helpers/api.ts'
 
 const api = await buildTestApi(t, { seed: true })
@@ -72,6 +73,12 @@ function report(counts: Partial<Omit<ImportReport, 'reasons'>>, reasons: Partial
   }
 }
 
+/** The report without its rejected rows and links (tested on their own below). */
+function counts(body: Record<string, unknown>): Record<string, unknown> {
+  const { rejected: _rejected, links: _links, ...rest } = body
+  return rest
+}
+
 interface StoredRow {
   id: string
   name: string
@@ -116,7 +123,7 @@ t.test('the sample file imports with one skipped row of each kind', async (t) =>
   const res = await upload(csv)
   t.equal(res.statusCode, 200)
   t.same(
-    res.json(),
+    counts(res.json()),
     report(
       { total_rows: 20, inserted: 13 },
       {
@@ -162,7 +169,7 @@ t.test('an empty file is a 400; a header alone imports nothing', async (t) => {
   }
   const res = await upload(`${HEADER}\n`)
   t.equal(res.statusCode, 200)
-  t.same(res.json(), report({ total_rows: 0, inserted: 0 }), 'every reason key present')
+  t.same(counts(res.json()), report({ total_rows: 0, inserted: 0 }), 'every reason key present')
 })
 
 t.test('missing columns are a 400 naming them, and nothing is written', async (t) => {
@@ -180,7 +187,7 @@ t.test('columns in any order; extra columns and country_name are ignored', async
     'Country_ID, notes ,age,name,country_probability,gender,gender_probability,country_name,extra\n' +
     'gh,likes tea,61,Extra Columns Ama,0.55,FEMALE,0.91,Atlantis,x\n'
   const res = await upload(csv)
-  t.same(res.json(), report({ total_rows: 1, inserted: 1 }))
+  t.same(counts(res.json()), report({ total_rows: 1, inserted: 1 }))
   const [row] = await stored(['Extra Columns Ama'])
   t.match(row, { gender: 'female', age: 61, age_group: 'senior', country_id: 'GH', country_name: 'Ghana', country_probability: 0.55 })
 })
@@ -194,14 +201,14 @@ t.test('a 10 MB single line', async (t) => {
   const csv = `${HEADER}\n${rows('Long Line Before', 2)}${line},male,30,NG,0.9,0.5\n${rows('Long Line After', 2)}`
   const res = await upload(csv)
   t.equal(res.statusCode, 200, 'among rows: one malformed row, the others imported')
-  t.same(res.json(), report({ total_rows: 5, inserted: 4 }, { malformed_row: 1 }))
+  t.same(counts(res.json()), report({ total_rows: 5, inserted: 4 }, { malformed_row: 1 }))
   t.equal(await countLike('Long Line After'), 2, 'parsing resumed on the next line')
 })
 
 t.test('an unclosed quote costs one row, not the rest of the file', async (t) => {
   const csv = `${HEADER}\n"Unclosed Quote,male,30,NG,0.9,0.5\n${rows('After Unclosed', 3)}`
   const res = await upload(csv)
-  t.same(res.json(), report({ total_rows: 4, inserted: 3 }, { malformed_row: 1 }))
+  t.same(counts(res.json()), report({ total_rows: 4, inserted: 3 }, { malformed_row: 1 }))
 })
 
 t.test('binary garbage is not a CSV file', async (t) => {
@@ -225,14 +232,14 @@ t.test('a file separated by semicolons is a 400 that says so', async (t) => {
 t.test('rows with too few or too many fields are malformed; a line of commas is blank', async (t) => {
   const csv = `${HEADER}\nToo Few,male,30,NG,0.9\nToo Many,male,30,NG,0.9,0.5,extra\nJust Right Fields,male,30,NG,0.9,0.5\n,,,,,\n`
   const res = await upload(csv)
-  t.same(res.json(), report({ total_rows: 3, inserted: 1 }, { malformed_row: 2 }))
+  t.same(counts(res.json()), report({ total_rows: 3, inserted: 1 }, { malformed_row: 2 }))
 })
 
 t.test('names that differ only in case or surrounding spaces are duplicates, in the file and against the table', async (t) => {
   // One batch, so this is also one INSERT statement holding two rows with the same lower(name).
   const csv = `${HEADER}\nAda Lovelace,female,36,GB,0.99,0.8\n  ada LOVELACE  ,female,36,GB,0.99,0.8\nAWINO HASSAN,female,68,TZ,0.66,0.6\nTab\tName,male,30,NG,0.9,0.5\n`
   const res = await upload(csv)
-  t.same(res.json(), report({ total_rows: 4, inserted: 1 }, { duplicate_name: 2, malformed_row: 1 }))
+  t.same(counts(res.json()), report({ total_rows: 4, inserted: 1 }, { duplicate_name: 2, malformed_row: 1 }))
   const rowsStored = await stored(['Ada Lovelace'])
   t.equal(rowsStored.length, 1)
   t.equal(rowsStored[0].name, 'Ada Lovelace')
@@ -245,7 +252,7 @@ t.test('ages must be integers from 0 to 150', async (t) => {
   const ages = ['-1', '200', '12.5', 'abc', '1e2', '151']
   const bad = ages.map((a, i) => `Bad Age ${i},male,${a},NG,0.9,0.5\n`).join('')
   const res = await upload(`${HEADER}\n${bad}Age Zero,male,0,NG,0.9,0.5\nAge Max,male,150,NG,0.9,0.5\nAge Spaced,male, 42 ,NG,0.9,0.5\n`)
-  t.same(res.json(), report({ total_rows: 9, inserted: 3 }, { invalid_age: 6 }))
+  t.same(counts(res.json()), report({ total_rows: 9, inserted: 3 }, { invalid_age: 6 }))
   t.same((await stored(['Age Zero', 'Age Max'])).map((r) => [r.age, r.age_group]), [[150, 'senior'], [0, 'child']])
 })
 
@@ -254,7 +261,7 @@ t.test('probabilities must be numbers from 0 to 1', async (t) => {
     `${HEADER}\nProb High,male,30,NG,1.2,0.5\nProb Negative,male,30,NG,0.5,-0.1\nProb Word,male,30,NG,high,0.5\n` +
     `Prob Edges,male,30,NG,0,1\nProb Short,male,30,NG,.5,1.0\n`
   const res = await upload(csv)
-  t.same(res.json(), report({ total_rows: 5, inserted: 2 }, { invalid_probability: 3 }))
+  t.same(counts(res.json()), report({ total_rows: 5, inserted: 2 }, { invalid_probability: 3 }))
 })
 
 t.test('countries must be known ISO codes; genders male or female; required fields present', async (t) => {
@@ -262,7 +269,7 @@ t.test('countries must be known ISO codes; genders male or female; required fiel
     `${HEADER}\nCountry XX,male,30,XX,0.9,0.5\nCountry Long,male,30,NGA,0.9,0.5\nCountry Lower,male,30,ke,0.9,0.5\n` +
     `Gender M,M,30,NG,0.9,0.5\nGender Blank,,30,NG,0.9,0.5\n   ,male,30,NG,0.9,0.5\n`
   const res = await upload(csv)
-  t.same(res.json(), report({ total_rows: 6, inserted: 1 }, { invalid_country: 2, invalid_gender: 1, missing_fields: 2 }))
+  t.same(counts(res.json()), report({ total_rows: 6, inserted: 1 }, { invalid_country: 2, invalid_gender: 1, missing_fields: 2 }))
   t.match((await stored(['Country Lower']))[0], { country_id: 'KE', country_name: 'Kenya' })
 })
 
@@ -271,20 +278,20 @@ t.test('names over 200 characters or holding control characters are malformed', 
   const emoji = '😀'.repeat(200) // 200 characters, 400 UTF-16 units: allowed
   const csv = `${HEADER}\n${long},male,30,NG,0.9,0.5\n"Line\nBreak",male,30,NG,0.9,0.5\n${emoji},male,30,NG,0.9,0.5\n`
   const res = await upload(csv)
-  t.same(res.json(), report({ total_rows: 3, inserted: 1 }, { malformed_row: 2 }))
+  t.same(counts(res.json()), report({ total_rows: 3, inserted: 1 }, { malformed_row: 2 }))
   t.equal((await stored([emoji])).length, 1)
 })
 
 t.test('Windows line endings and a BOM', async (t) => {
   const csv = `\ufeff${HEADER}\r\n"Crlf, Quoted",female,30,NG,0.9,0.5\r\n${rows('Crlf Row', 3, '\r\n')}`
   const res = await upload(csv)
-  t.same(res.json(), report({ total_rows: 4, inserted: 4 }))
+  t.same(counts(res.json()), report({ total_rows: 4, inserted: 4 }))
   const [row] = await stored(['Crlf, Quoted'])
   t.match(row, { name: 'Crlf, Quoted', country_probability: 0.5 }, 'no stray carriage return')
   const bomOnly = await upload(`\ufeff${HEADER}\nBom Person,male,30,NG,0.9,0.5\n`)
-  t.same(bomOnly.json(), report({ total_rows: 1, inserted: 1 }))
+  t.same(counts(bomOnly.json()), report({ total_rows: 1, inserted: 1 }))
   const latin1 = await upload(Buffer.concat([Buffer.from(`${HEADER}\n`), Buffer.from('Zo\xeb Latin,female,30,DE,0.9,0.5\n', 'latin1')]))
-  t.same(latin1.json(), report({ total_rows: 1, inserted: 0 }, { malformed_row: 1 }), 'not UTF-8: refused, not stored garbled')
+  t.same(counts(latin1.json()), report({ total_rows: 1, inserted: 0 }, { malformed_row: 1 }), 'not UTF-8: refused, not stored garbled')
 })
 
 t.test('only admins import; the upload must be multipart with a "file" field', async (t) => {
@@ -339,7 +346,7 @@ t.test('only admins import; the upload must be multipart with a "file" field', a
     headers: { ...admin, 'content-type': fields.contentType },
     payload: fields.body,
   })
-  t.same(withField.json(), report({ total_rows: 1, inserted: 1 }), 'other form fields before the file are fine')
+  t.same(counts(withField.json()), report({ total_rows: 1, inserted: 1 }), 'other form fields before the file are fine')
   const del = await api.app.inject({ method: 'DELETE', url: '/api/profiles/import', headers: admin })
   t.equal(del.statusCode, 405, 'not a profile id')
 })
@@ -372,7 +379,7 @@ t.test('limits: over the size limit is a 413 with nothing written; over the row 
   t.equal(five.statusCode, 413)
   t.match(five.json(), { status: 'error', message: /Too many rows: at most 3 data rows/ })
   const { status: _status, ...firstThree } = report({ total_rows: 3, inserted: 3 })
-  t.same(five.json().report, firstThree, 'with the report of what was imported')
+  t.same(counts(five.json().report), firstThree, 'with the report of what was imported')
   t.equal(await countLike('Row Limit'), 3, 'the first 3 rows are written')
   const three = await upload(`${HEADER}\n${rows('Row Exact', 3)}`, { app: fewRows.app, headers: fewRowsAdmin })
   t.equal(three.statusCode, 200, 'exactly at the limit is fine')
@@ -393,10 +400,12 @@ t.test('records are the same however the bytes are chunked, and as csv-parse rea
   const bytes = Buffer.from(text)
   for (const size of [1, 2, 3, 5, 8, 13, 64, bytes.length]) {
     const reader = new CsvRecordReader(1024)
-    const records: string[][] = []
+    const records: CsvRecord[] = []
     for (let i = 0; i < bytes.length; i += size) records.push(...reader.feed(bytes.subarray(i, i + size)))
     records.push(...reader.end())
-    t.same(records, expected, `pieces of ${size} bytes`)
+    t.same(records.map((r) => r.fields), expected, `pieces of ${size} bytes`)
+    t.same(records.map((r) => r.line), [1, 2, 3, 5, 6, 8, 9, 10], `the line each record starts on, pieces of ${size} bytes`)
+    t.same(records.map(rawText).slice(2, 4), ['"multi\r\nline ""q""",female,2,GH,0.3,0.4', 'stray"quote,male,3,KE,0.5,0.6'], 'raw text as the file has it')
   }
 })
 
@@ -404,10 +413,16 @@ t.test('a record too long or a quote never closed costs one line, whatever the c
   const text = Buffer.from(`a,b\n1,2\n${'x'.repeat(3000)},3\n4,5\n"${'y'.repeat(2000)}\n6,7\n"never closed,8\n9,10\n`)
   for (const size of [7, 100, 1000, text.length]) {
     const reader = new CsvRecordReader(1000)
-    const records: string[][] = []
+    const records: CsvRecord[] = []
     for (let i = 0; i < text.length; i += size) records.push(...reader.feed(text.subarray(i, i + size)))
     records.push(...reader.end())
-    t.same(records, [['a', 'b'], ['1', '2'], ['\u0000'], ['4', '5'], ['\u0000'], ['6', '7'], ['\u0000'], ['9', '10']], `pieces of ${size}`)
+    t.same(records.map((r) => r.fields), [['a', 'b'], ['1', '2'], ['\u0000'], ['4', '5'], ['\u0000'], ['6', '7'], ['\u0000'], ['9', '10']], `pieces of ${size}`)
+    t.same(records.map((r) => r.line), [1, 2, 3, 4, 5, 6, 7, 8], `one line each, pieces of ${size}`)
+    const raws = records.map(rawText)
+    // what was in hand when it was found too long: at least its first maxRecordBytes, cut at MAX_RAW_CHARS
+    t.ok(raws[2].startsWith('x'.repeat(1000)) && raws[2].length <= MAX_RAW_CHARS, 'a too-long record keeps its first characters')
+    if (size === text.length) t.equal(raws[2], `${'x'.repeat(MAX_RAW_CHARS - 1)}…`, 'cut with an ellipsis')
+    t.equal(raws[6], '"never closed,8', 'an unclosed quote keeps its line')
     t.equal(reader.dropped, 3)
   }
 })

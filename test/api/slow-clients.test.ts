@@ -6,7 +6,7 @@
 import net from 'node:net'
 import { sql } from 'kysely'
 import t from 'tap'
-import { BATCH_SIZE } from '../../api/services/csv-import.ts'
+import { BATCH_SIZE } from '../../api/services/csv-import/import.ts'
 import { loadApiConfig } from '../../api/config.ts'
 import { buildTestApi } from '../helpers/api.ts'
 import { eventually } from '../helpers/slow-client.ts'

@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http'
+import { Readable } from 'node:stream'
 import { finished } from 'node:stream/promises'
 import multipart from '@fastify/multipart'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
@@ -6,7 +7,12 @@ import { Type } from 'typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { ImportReportSchema } from '../../../contract/import-report.ts'
 import { ApiError } from '../../errors.ts'
-import { CsvImportError, ProfileCsvImport } from '../../services/csv-import.ts'
+import { ErrorSchema } from '../../../contract/envelope.ts'
+import { isUuid } from '../../../contract/ids.ts'
+import { REJECTS_RETENTION_HOURS } from '../../../contract/import-report.ts'
+import { SafeText } from '../../../contract/text.ts'
+import { CsvImportError, ProfileCsvImport } from '../../services/csv-import/import.ts'
+import { importRejectsCsv } from '../../services/csv-import/rejects.ts'
 
 export interface CsvImportLimits {
   /** the largest upload accepted, in bytes of the multipart body (IMPORT_MAX_BYTES) */
@@ -42,7 +48,7 @@ const tooLarge = (maxBytes: number) => `File too large: uploads are limited to $
 
 /**
  * POST /api/profiles/import — a CSV of profiles, streamed from the multipart body into the database
- * (api/services/csv-import.ts). Multipart parsing is registered here only, so no other route accepts
+ * (api/services/csv-import/). Multipart parsing is registered here only, so no other route accepts
  * multipart bodies.
  */
 const importRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -83,7 +89,7 @@ const importRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply: FastifyReply) => {
       const file = await uploadedFile(request)
-      const job = new ProfileCsvImport(app.db.db, { maxRows: limits.maxRows, concurrency: limits.writers })
+      const job = new ProfileCsvImport(app.db.db, { userId: request.user!.id, maxRows: limits.maxRows, concurrency: limits.writers })
       // Only a body without Content-Length gets here over the limit: the rows before it stay written.
       // The parser may have hit the limit before this handler saw the file: check both ways.
       const overLimit = () => job.abort(new CsvImportError(413, tooLarge(limits.maxBytes)))
@@ -111,6 +117,39 @@ const importRoutes: FastifyPluginAsyncTypebox = async (app) => {
         // Once per import, after the last batch — also when it stopped midway with rows written.
         if (job.report.inserted > 0) await app.queryCache.invalidate()
       }
+    },
+  )
+
+  app.get(
+    '/imports/:id/rejects',
+    {
+      config: { access: ADMINS },
+      schema: {
+        summary: "Every row an import skipped, as CSV (line,reason,raw): the import report's links.rejects",
+        description:
+          `Kept for ${REJECTS_RETENTION_HOURS} hours, for the admin who imported (404 for anyone else or after that). ` +
+          "`safe=true` prefixes a raw value a spreadsheet would run as a formula with a `'`, as export does. See docs/import.md.",
+        tags: ['profiles'],
+        params: Type.Object({ id: SafeText() }),
+        querystring: Type.Object({ safe: Type.Optional(Type.Boolean()) }, { additionalProperties: true }),
+        produces: ['text/csv'],
+        response: {
+          200: Type.Unsafe<Readable>({ type: 'string', description: 'text/csv; charset=utf-8, RFC 4180, header row first' }),
+          404: ErrorSchema,
+        },
+      },
+    },
+    async (request, reply) => {
+      const id = request.params.id
+      const rows = isUuid(id)
+        ? await importRejectsCsv(app.db.db, id, request.user!.id, { neutraliseFormulas: request.query.safe === true })
+        : undefined
+      if (!rows) throw new ApiError(404, `Import not found: its rejected rows are kept for ${REJECTS_RETENTION_HOURS} hours, for the admin who imported`)
+      reply
+        .type('text/csv; charset=utf-8')
+        .header('content-disposition', `attachment; filename="import_${id}_rejects.csv"`)
+        .header('cache-control', 'no-store')
+      return reply.send(Readable.from(rows))
     },
   )
 }
