@@ -9,6 +9,7 @@ import { BATCH_SIZE, CsvRecordReader } from '../../api/services/csv-import/impor
 import { rawText, type CsvRecord } from '../../api/services/csv-import/records.ts'
 import { MAX_RAW_CHARS, type ImportReport, type ReasonKey } from '../../contract/import-report.ts'
 import { buildTestApi } from '../helpers/api.ts'
+import { filePart, multipart } from '../helpers/multipart.ts'
 
 const api = await buildTestApi(t, { seed: true })
 const admin = await api.headers('admin')
@@ -16,31 +17,6 @@ const analyst = await api.headers('analyst')
 
 const SAMPLE = new URL('../fixtures/profiles-sample.csv', import.meta.url)
 const HEADER = 'name,gender,age,country_id,gender_probability,country_probability'
-
-interface Part {
-  name: string
-  filename?: string
-  type?: string
-  content: string | Buffer
-}
-
-/** A multipart/form-data body built by hand, as browsers and curl send it. */
-function multipart(parts: Part[]): { body: Buffer; contentType: string } {
-  const boundary = `----insighta${randomBytes(8).toString('hex')}`
-  const chunks: Buffer[] = []
-  for (const p of parts) {
-    const disposition = `form-data; name="${p.name}"${p.filename === undefined ? '' : `; filename="${p.filename}"`}`
-    chunks.push(Buffer.from(`--${boundary}\r\nContent-Disposition: ${disposition}\r\n${p.type ? `Content-Type: ${p.type}\r\n` : ''}\r\n`))
-    chunks.push(Buffer.isBuffer(p.content) ? p.content : Buffer.from(p.content))
-    chunks.push(Buffer.from('\r\n'))
-  }
-  chunks.push(Buffer.from(`--${boundary}--\r\n`))
-  return { body: Buffer.concat(chunks), contentType: `multipart/form-data; boundary=${boundary}` }
-}
-
-function filePart(csv: string | Buffer): Part {
-  return { name: 'file', filename: 'profiles.csv', type: 'text/csv', content: csv }
-}
 
 async function upload(csv: string | Buffer, options: { headers?: Record<string, string>; app?: typeof api.app } = {}) {
   const { body, contentType } = multipart([filePart(csv)])
