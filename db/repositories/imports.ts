@@ -48,3 +48,12 @@ export async function importRejectsAfter(db: Executor, importId: string, afterLi
     .limit(limit)
     .execute()
 }
+
+export async function countImportRejects(db: Executor, importId: string): Promise<number> {
+  const row = await db
+    .selectFrom('import_rejects')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .where('import_id', '=', importId)
+    .executeTakeFirstOrThrow()
+  return Number(row.n)
+}

@@ -111,6 +111,9 @@ t.test(`over ${MAX_REJECTS_LISTED} rejects: the first ${MAX_REJECTS_LISTED} in t
     Array.from({ length: 2500 }, (_, i) => i + 2).filter((line) => (line - 2) % 5 !== 0).slice(0, MAX_REJECTS_LISTED),
     'the first by line',
   )
+  const json = await api.app.inject({ method: 'GET', url: `${body.links.rejects}?format=json`, headers: admin })
+  t.equal(json.statusCode, 200)
+  t.same(json.json(), { status: 'success', data: body.rejected, total: 2500 }, 'format=json: the first ones and the total')
   const all = await download(body.links.rejects!)
   t.equal(all.rows.length, 1 + 2500, 'every reject in the download, in line order')
   t.same(all.rows.slice(1).map((r) => Number(r[0])), [...all.rows.slice(1).map((r) => Number(r[0]))].sort((a, b) => a - b))
@@ -143,6 +146,8 @@ t.test('the download: safe=true, who may read it, and bad ids', async (t) => {
   t.equal(other.status, 404, "another admin does not see someone else's rejects")
   t.match(JSON.parse(other.text), { status: 'error', message: /Import not found/ })
   t.equal((await download('/api/profiles/imports/not-a-uuid/rejects')).status, 404)
+  t.equal((await download(`${path}?format=json`, otherAdmin)).status, 404, 'nor as JSON')
+  t.equal((await download(`${path}?format=xml`)).status, 422, 'an unknown format is refused, as any invalid query parameter')
   t.equal((await download('/api/profiles/imports/019ad000-0000-7000-8000-000000000000/rejects')).status, 404)
   t.equal((await download(path, { authorization: admin.authorization })).status, 400, 'X-API-Version is required as on every profiles route')
   const noAuth = await api.app.inject({ method: 'GET', url: path, headers: { 'x-api-version': '1' } })

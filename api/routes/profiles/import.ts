@@ -9,10 +9,10 @@ import { ImportReportSchema } from '../../../contract/import-report.ts'
 import { ApiError } from '../../errors.ts'
 import { ErrorSchema } from '../../../contract/envelope.ts'
 import { isUuid } from '../../../contract/ids.ts'
-import { REJECTS_RETENTION_HOURS } from '../../../contract/import-report.ts'
+import { MAX_REJECTS_LISTED, RejectedRowSchema, REJECTS_RETENTION_HOURS } from '../../../contract/import-report.ts'
 import { SafeText } from '../../../contract/text.ts'
 import { CsvImportError, ProfileCsvImport } from '../../services/csv-import/import.ts'
-import { importRejectsCsv } from '../../services/csv-import/rejects.ts'
+import { firstImportRejects, importRejectsCsv, ownsLiveImport } from '../../services/csv-import/rejects.ts'
 
 export interface CsvImportLimits {
   /** the largest upload accepted, in bytes of the multipart body (IMPORT_MAX_BYTES) */
@@ -131,19 +131,34 @@ const importRoutes: FastifyPluginAsyncTypebox = async (app) => {
           "`safe=true` prefixes a raw value a spreadsheet would run as a formula with a `'`, as export does. See docs/import.md.",
         tags: ['profiles'],
         params: Type.Object({ id: SafeText() }),
-        querystring: Type.Object({ safe: Type.Optional(Type.Boolean()) }, { additionalProperties: true }),
-        produces: ['text/csv'],
+        querystring: Type.Object(
+          {
+            safe: Type.Optional(Type.Boolean()),
+            format: Type.Optional(
+              Type.Union([Type.Literal('csv'), Type.Literal('json')], {
+                description: `csv (default): every row; json: the first ${MAX_REJECTS_LISTED} and the total`,
+              }),
+            ),
+          },
+          { additionalProperties: true },
+        ),
+        produces: ['text/csv', 'application/json'],
         response: {
-          200: Type.Unsafe<Readable>({ type: 'string', description: 'text/csv; charset=utf-8, RFC 4180, header row first' }),
+          200: Type.Union([
+            Type.Unsafe<Readable>({ type: 'string', description: 'text/csv; charset=utf-8, RFC 4180, header row first' }),
+            Type.Object({ status: Type.Literal('success'), data: Type.Array(RejectedRowSchema), total: Type.Integer() }),
+          ]),
           404: ErrorSchema,
         },
       },
     },
     async (request, reply) => {
       const id = request.params.id
-      const rows = isUuid(id)
-        ? await importRejectsCsv(app.db.db, id, request.user!.id, { neutraliseFormulas: request.query.safe === true })
-        : undefined
+      const owned = isUuid(id) && (await ownsLiveImport(app.db.db, id, request.user!.id))
+      if (owned && request.query.format === 'json') {
+        return { status: 'success' as const, ...(await firstImportRejects(app.db.db, id)) }
+      }
+      const rows = owned ? importRejectsCsv(app.db.db, id, { neutraliseFormulas: request.query.safe === true }) : undefined
       if (!rows) throw new ApiError(404, `Import not found: its rejected rows are kept for ${REJECTS_RETENTION_HOURS} hours, for the admin who imported`)
       reply
         .type('text/csv; charset=utf-8')
