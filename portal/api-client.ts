@@ -6,7 +6,7 @@ import http, { type IncomingMessage } from 'node:http'
 import https from 'node:https'
 import { Readable } from 'node:stream'
 import { API_VERSION, API_VERSION_HEADER, PORTAL_CLIENT_HEADERS } from '../contract/headers.ts'
-import { emptyReport, REASON_KEYS, type ImportReport } from '../contract/import-report.ts'
+import { emptyReport, REASON_KEYS, type ImportReport, type RejectedRow } from '../contract/import-report.ts'
 import type { ProfileJson } from '../contract/profile.ts'
 import type { ListEnvelope } from '../contract/profile-query.ts'
 import type { StatsBody } from '../contract/profile-stats.ts'
@@ -365,9 +365,14 @@ export class ApiClient {
    * the body has been consumed or abandoned.
    */
   async exportProfiles(query: Query, ctx: CallContext): Promise<ApiAnswer> {
+    return this.csvAnswer(`/api/profiles/export${toQueryString({ ...query, format: 'csv' })}`, ctx)
+  }
+
+  /** A CSV answer with its body unread (the API's error envelope thrown instead when it fails). */
+  private async csvAnswer(pathAndQuery: string, ctx: CallContext): Promise<ApiAnswer> {
     const answer = await this.send(
       'GET',
-      `/api/profiles/export${toQueryString({ ...query, format: 'csv' })}`,
+      pathAndQuery,
       this.headers(ctx, { accept: 'text/csv' }),
       undefined,
       ctx,
@@ -403,10 +408,24 @@ export class ApiClient {
       out.inserted = Number(report.inserted ?? 0)
       out.skipped = Number(report.skipped ?? 0)
       for (const key of REASON_KEYS) out.reasons[key] = Number(report.reasons?.[key] ?? 0)
+      out.rejected = Array.isArray(report.rejected) ? report.rejected : []
+      out.links = { rejects: typeof report.links?.rejects === 'string' ? report.links.rejects : null }
       return out
     } finally {
       answer.done()
     }
+  }
+
+  /** The first rows an import skipped, and how many it skipped, while the API keeps them. */
+  async importRejects(importId: string, ctx: CallContext): Promise<{ data: RejectedRow[]; total: number }> {
+    return this.call<{ data: RejectedRow[]; total: number }>('GET', `/api/profiles/imports/${encodeURIComponent(importId)}/rejects`, ctx, {
+      query: { format: 'json' },
+    })
+  }
+
+  /** Every row an import skipped, as the API's CSV with formula cells neutralised, unread. */
+  async importRejectsCsv(importId: string, ctx: CallContext): Promise<ApiAnswer> {
+    return this.csvAnswer(`/api/profiles/imports/${encodeURIComponent(importId)}/rejects${toQueryString({ safe: 'true' })}`, ctx)
   }
 
   // -------------------------------------------------------------------------------------------

@@ -45,6 +45,8 @@ declare module 'fastify' {
     renderPage(name: string, data?: Record<string, unknown>, status?: number): Promise<FastifyReply>
     /** Queues a flash message for the next page (an encrypted, HttpOnly cookie). */
     flash(kind: FlashKind, text: string, data?: Record<string, unknown>): FastifyReply
+    /** The flash this request brought (read and cleared once; the page rendered later shows it). */
+    takeFlash(): Flash | undefined
   }
   interface FastifyContextConfig {
     /** who may open the route; routes without it need a signed-in user */

@@ -50,6 +50,12 @@ export default fp(
       return this.setCookie(cookieNames.flash, box.sealJson('flash', value), cookieOptions(config.secure, 300))
     })
 
+    const taken = new WeakMap<FastifyReply, Flash | null>()
+    app.decorateReply('takeFlash', function (this: FastifyReply) {
+      if (!taken.has(this)) taken.set(this, takeFlash(this.request, this) ?? null)
+      return taken.get(this) ?? undefined
+    })
+
     app.decorateReply(
       'renderPage',
       async function renderPage(this: FastifyReply, name: string, data: Record<string, unknown> = {}, status = 200) {
@@ -65,7 +71,7 @@ export default fp(
           user,
           isAdmin: user?.role === 'admin',
           csrfToken: session?.csrfToken ?? '',
-          flash: takeFlash(request, this),
+          flash: this.takeFlash(),
           currentPath,
           requestId: request.id,
           f: formatters,

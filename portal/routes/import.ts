@@ -1,5 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import type { ReasonKey } from '../../contract/import-report.ts'
+import { Type } from 'typebox'
+import { UUID_PATTERN, isUuid } from '../../contract/ids.ts'
+import { MAX_REJECTS_LISTED, REJECTS_RETENTION_HOURS, type ReasonKey, type RejectedRow } from '../../contract/import-report.ts'
 import { ApiResponseError, ApiUnavailableError, type ImportReport } from '../api-client.ts'
 import { csrfRejected, PageError } from '../errors.ts'
 import { CSRF_FIELD, CSRF_HEADER, csrfTokenMatches } from '../plugins/csrf.ts'
@@ -46,6 +48,22 @@ function multipartBody(part: FilePart, boundary: string): AsyncIterable<Uint8Arr
   })()
 }
 
+/** A template to start from: the header and three rows, one of each age group's kind. */
+export const TEMPLATE_CSV =
+  'name,gender,age,country_id,gender_probability,country_probability\r\n' +
+  'Amara Okafor,female,29,NG,0.97,0.81\r\n' +
+  '"Okonkwo, Chidi",male,35,NG,0.98,0.66\r\n' +
+  'Wanjiru Kamau,female,8,KE,0.93,0.71\r\n'
+
+const REJECTS_LINK = /^\/api\/profiles\/imports\/([0-9a-f-]{36})\/rejects$/
+
+/** What the flash cookie carries (a few hundred bytes): the counts, and the import's id when rows were skipped. */
+function flashReport(report: ImportReport) {
+  const { rejected: _rejected, links, ...counts } = report
+  const importId = links.rejects ? REJECTS_LINK.exec(links.rejects)?.[1] : undefined
+  return importId ? { report: counts, importId } : { report: counts }
+}
+
 function reportSummary(report: ImportReport): string {
   return `Imported ${report.inserted.toLocaleString('en-GB')} of ${report.total_rows.toLocaleString('en-GB')} rows; ${report.skipped.toLocaleString('en-GB')} skipped.`
 }
@@ -53,17 +71,64 @@ function reportSummary(report: ImportReport): string {
 export default async function importRoutes(app: FastifyInstance) {
   const { config } = app.portal
 
-  app.get('/import', { config: { portalAccess: 'admin' } }, async (_request, reply) => {
+  app.get('/import', { config: { portalAccess: 'admin' } }, async (request, reply) => {
+    const importId = reply.takeFlash()?.data?.importId
+    let rejects: { rows: RejectedRow[]; total: number; href: string } | { error: string } | undefined
+    if (typeof importId === 'string' && isUuid(importId)) {
+      try {
+        const { data, total } = await request.callApi((api, ctx) => api.importRejects(importId, ctx))
+        rejects = { rows: data, total, href: `/import/${importId}/rejects.csv` }
+      } catch (error) {
+        if (!(error instanceof ApiResponseError || error instanceof ApiUnavailableError)) throw error
+        rejects = { error: 'The list of skipped rows could not be loaded; the counts above are complete.' }
+      }
+    }
     return reply.renderPage('import', {
       title: 'Import profiles — Insighta Labs+',
       reasonLabels: REASON_LABELS,
       maxSize: formatBytes(config.uploadLimitBytes),
+      rejects,
+      maxListed: MAX_REJECTS_LISTED,
+      retentionHours: REJECTS_RETENTION_HOURS,
     })
   })
 
+  app.get('/import/template.csv', { config: { portalAccess: 'admin' } }, async (_request, reply) => {
+    return reply
+      .type('text/csv; charset=utf-8')
+      .header('content-disposition', 'attachment; filename="insighta-import-template.csv"')
+      .send(TEMPLATE_CSV)
+  })
+
+  /** Every skipped row of one of this admin's imports, streamed from the API (formula cells neutralised). */
+  app.get<{ Params: { id: string } }>(
+    '/import/:id/rejects.csv',
+    { config: { portalAccess: 'admin' }, schema: { params: Type.Object({ id: Type.String({ pattern: UUID_PATTERN }) }) }, attachValidation: true },
+    async (request, reply) => {
+      if (request.validationError) throw new PageError(404, 'There is no such import.')
+      const id = request.params.id
+      let answer
+      try {
+        answer = await request.callApi((api, ctx) => api.importRejectsCsv(id, ctx))
+      } catch (error) {
+        if (error instanceof ApiResponseError && error.status === 404) {
+          throw new PageError(404, `These skipped rows are no longer available: they are kept for ${REJECTS_RETENTION_HOURS} hours, for the admin who imported.`)
+        }
+        throw error
+      }
+      const source = answer.body
+      source.once('close', answer.done)
+      return reply
+        .type('text/csv; charset=utf-8')
+        .header('content-disposition', answer.header('content-disposition') ?? `attachment; filename="import_${id}_rejects.csv"`)
+        .header('cache-control', 'no-store')
+        .send(source)
+    },
+  )
+
   /** Ends an upload: JSON for the script's XHR, otherwise a flash and a redirect (POST → redirect → GET). */
   function finish(request: FastifyRequest, reply: FastifyReply, kind: 'success' | 'error', text: string, report?: ImportReport) {
-    reply.flash(kind, text, report ? { report } : undefined)
+    reply.flash(kind, text, report ? flashReport(report) : undefined)
     if (wantsJson(request)) return reply.code(kind === 'success' ? 200 : 400).send({ status: kind === 'success' ? 'success' : 'error', message: text, redirect: '/import' })
     return reply.redirect('/import', 303)
   }
