@@ -92,6 +92,15 @@ async function exportProfiles(ctx: CliContext, options: ExportOptions): Promise<
     return
   }
 
+  await writeFileAtomically(client.apiUrl, body, stages, target)
+  ctx.out.print(`Exported ${counter.rows} profiles (${formatBytes(counter.bytes)}) to ${target}`)
+}
+
+/**
+ * A download written under a temporary name in the target's folder and renamed at the end, so an
+ * interrupted download never leaves a truncated file that looks complete (Ctrl-C removes it too).
+ */
+export async function writeFileAtomically(apiUrl: string, body: Readable, stages: Transform[], target: string, what = 'export'): Promise<void> {
   const temp = path.join(path.dirname(target), `.${path.basename(target)}.${randomBytes(4).toString('hex')}.part`)
   const removeTemp = () => rm(temp, { force: true })
   const onSignal = () => {
@@ -108,27 +117,26 @@ async function exportProfiles(ctx: CliContext, options: ExportOptions): Promise<
       throw usageError(`Could not write ${target}: ${(error as NodeJS.ErrnoException).code}; nothing was saved.`)
     }
     // Anything else broke the download itself (connection dropped, server aborted the stream).
-    throw interrupted(client.apiUrl, error, 'nothing was saved')
+    throw interrupted(apiUrl, error, 'nothing was saved', what)
   } finally {
     process.off('SIGINT', onSignal)
   }
-  ctx.out.print(`Exported ${counter.rows} profiles (${formatBytes(counter.bytes)}) to ${target}`)
 }
 
-function interrupted(apiUrl: string, error: unknown, consequence: string): CliError {
-  return new CliError(ExitCode.network, `The export from ${apiUrl} was interrupted (${networkReason(error)}); ${consequence}.`)
+function interrupted(apiUrl: string, error: unknown, consequence: string, what = 'export'): CliError {
+  return new CliError(ExitCode.network, `The ${what} from ${apiUrl} was interrupted (${networkReason(error)}); ${consequence}.`)
 }
 
 /**
  * The CSV to stdout, with backpressure. A reader that stops early (`| head`) is not an error; a
  * download that breaks is, and the consumer has then seen a truncated file: the exit code says so.
  */
-async function streamToStdout(apiUrl: string, body: Readable, stages: Transform[]): Promise<void> {
+export async function streamToStdout(apiUrl: string, body: Readable, stages: Transform[], what = 'export'): Promise<void> {
   try {
     await pipeline([body, ...stages, process.stdout], { end: false })
   } catch (error) {
     if (isErrno(error, 'EPIPE')) return
-    throw interrupted(apiUrl, error, 'the output is incomplete')
+    throw interrupted(apiUrl, error, 'the output is incomplete', what)
   }
 }
 
@@ -164,7 +172,7 @@ export function formatDuration(ms: number): string {
 }
 
 /** Fails before the download starts rather than after it: a missing or read-only folder. */
-async function checkWritableFolder(folder: string): Promise<void> {
+export async function checkWritableFolder(folder: string): Promise<void> {
   try {
     await access(folder, constants.W_OK)
   } catch (error) {

@@ -4,9 +4,10 @@
  * contract's answer rendered. The real endpoint (issue 6) is exercised when it exists.
  */
 import { createHash } from 'node:crypto'
-import { writeFile } from 'node:fs/promises'
+import { readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import multipart from '@fastify/multipart'
+import { parse as parseCsv } from 'csv-parse/sync'
 import Fastify from 'fastify'
 import t from 'tap'
 import { ExitCode } from '../../cli/errors.ts'
@@ -108,4 +109,47 @@ t.test('against the real API', async (t) => {
   const admin = await runCli(['profiles', 'import', file, '--json'], { home, env: { INSIGHTA_TOKEN: await live.token('admin'), INSIGHTA_API_URL: live.url } })
   expectExit(t, admin, 0)
   t.match(JSON.parse(admin.stdout), { status: 'success', total_rows: 1, inserted: 1, skipped: 0 })
+})
+
+t.test('--rejects saves every skipped row from the real API; the report lists the first ones', async (t) => {
+  const live = await startLiveApi(t)
+  const home = await tempDir(t)
+  const env = { INSIGHTA_TOKEN: await live.token('admin'), INSIGHTA_API_URL: live.url }
+  const file = path.join(home, 'mixed.csv')
+  const bad = Array.from({ length: 14 }, (_, i) => `Cli Reject ${i},female,old,NG,0.9,0.8`)
+  await writeFile(file, `${CSV.split('\n')[0]}\nCli Reject Ok,female,30,NG,0.9,0.8\n=cmd(),male,30,NG,0.9,0.8\n${bad.join('\n')}\nCli "Multi,male,x\n`)
+  const out = path.join(home, 'skipped.csv')
+
+  const plain = await runCli(['profiles', 'import', file], { home, env })
+  expectExit(t, plain, 0)
+  t.match(plain.stdout, /17 rows, 2 inserted, 15 skipped/)
+  t.match(plain.stdout, /Skipped rows:\n {2}line 4 {2}invalid_age {2}Cli Reject 0,female,old,NG,0\.9,0\.8\n/)
+  t.equal(plain.stdout.match(/^ {2}line \d+ /gm)?.length, 10, 'the first 10 on the terminal')
+  t.match(plain.stdout, /… and 5 more: add --rejects FILE to save them all as CSV\./)
+
+  const saved = await runCli(['profiles', 'import', file, '--rejects', out], { home, env })
+  expectExit(t, saved, 0)
+  t.match(saved.stderr, new RegExp(`Saved 17 skipped rows to ${out.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`))
+  const text = await readFile(out, 'utf8')
+  const rows = parseCsv(text) as string[][]
+  t.same(rows[0], ['line', 'reason', 'raw'])
+  t.equal(rows.length, 18, 'every skipped row: all 17 (the second run also skips the rows the first inserted)')
+  t.same(rows[1], ['2', 'duplicate_name', 'Cli Reject Ok,female,30,NG,0.9,0.8'])
+  t.same(rows[2], ['3', 'duplicate_name', "'=cmd(),male,30,NG,0.9,0.8"], 'formula cells neutralised')
+  t.same(rows[17], ['18', 'malformed_row', 'Cli "Multi,male,x'])
+
+  const toStdout = await runCli(['profiles', 'import', file, '--rejects', '-'], { home, env })
+  expectExit(t, toStdout, 0)
+  t.ok(toStdout.stdout.startsWith('line,reason,raw\r\n'), 'the CSV alone on stdout')
+  t.match(toStdout.stderr, /Imported mixed\.csv: 17 rows/, 'the report on stderr')
+
+  const clean = path.join(home, 'clean.csv')
+  await writeFile(clean, `${CSV.split('\n')[0]}\nCli Clean One,female,30,NG,0.9,0.8\n`)
+  const none = await runCli(['profiles', 'import', clean, '--rejects', out], { home, env })
+  expectExit(t, none, 0)
+  t.equal(await readFile(out, 'utf8'), 'line,reason,raw\r\n', 'nothing skipped: the header alone, so the file describes this import')
+
+  expectExit(t, await runCli(['profiles', 'import', clean, '--json', '--rejects', '-'], { home, env }), ExitCode.usage)
+  expectExit(t, await runCli(['profiles', 'import', clean, '--rejects', clean], { home, env }), ExitCode.usage)
+  expectExit(t, await runCli(['profiles', 'import', clean, '--rejects', path.join(home, 'missing', 'x.csv')], { home, env }), ExitCode.usage)
 })
