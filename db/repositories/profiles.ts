@@ -173,18 +173,18 @@ function numberArrayLiteral(values: readonly number[]): string {
  */
 export async function insertProfilesBatch(db: Executor, profiles: readonly NewProfile[]): Promise<number> {
   if (profiles.length === 0) return 0
-  const result = await insertStatement(profiles, false).execute(db)
+  const result = await insertStatement(profiles).execute(db)
   return Number(result.numAffectedRows ?? 0n)
 }
 
-/** The same statement, answering the ids of the rows inserted (the import names the duplicates). */
-export async function insertProfilesBatchReturningIds(db: Executor, profiles: readonly NewProfile[]): Promise<Set<string>> {
-  if (profiles.length === 0) return new Set()
-  const result = await insertStatement(profiles, true).execute(db)
-  return new Set((result.rows as { id: string }[]).map((r) => r.id))
+/** Which of `ids` are stored (one index probe each): after a batch, the ones its INSERT skipped are not. */
+export async function storedProfileIds(db: Executor, ids: readonly string[]): Promise<Set<string>> {
+  if (ids.length === 0) return new Set()
+  const rows = await db.selectFrom('profiles').select('id').where('id', '=', sql<string>`ANY(${textArrayLiteral(ids)}::uuid[])`).execute()
+  return new Set(rows.map((r) => r.id))
 }
 
-function insertStatement(profiles: readonly NewProfile[], returning: boolean) {
+function insertStatement(profiles: readonly NewProfile[]) {
   const text = (key: 'id' | 'name' | 'gender' | 'age_group' | 'country_id' | 'country_name') =>
     textArrayLiteral(profiles.map((p) => p[key]))
   const number = (key: 'gender_probability' | 'age' | 'country_probability') => numberArrayLiteral(profiles.map((p) => p[key]))
@@ -195,7 +195,7 @@ function insertStatement(profiles: readonly NewProfile[], returning: boolean) {
       ${text('id')}::uuid[], ${text('name')}::text[], ${text('gender')}::text[],
       ${number('gender_probability')}::float8[], ${number('age')}::int[], ${text('age_group')}::text[],
       ${text('country_id')}::text[], ${text('country_name')}::text[], ${number('country_probability')}::float8[])
-    ON CONFLICT (lower(name)) DO NOTHING${returning ? sql` RETURNING id` : sql``}`
+    ON CONFLICT (lower(name)) DO NOTHING`
 }
 
 export async function deleteProfile(db: Executor, id: string): Promise<boolean> {

@@ -153,15 +153,10 @@ export class ProfileCsvImport {
     if (this.batch.profiles.length === 0) return
     const { profiles, records } = this.batch
     this.batch = { profiles: [], records: [] }
-    const write: Promise<void> = insertBatch(this.db, profiles).then((inserted) => {
-      this.report.inserted += inserted.size
-      if (inserted.size < profiles.length) {
-        profiles.forEach((profile, i) => {
-          if (inserted.has(profile.id)) return
-          this.report.reasons.duplicate_name++
-          this.rejects.add(records[i].line, 'duplicate_name', rawText(records[i]))
-        })
-      }
+    const write: Promise<void> = insertBatch(this.db, profiles).then(({ inserted, duplicates }) => {
+      this.report.inserted += inserted
+      this.report.reasons.duplicate_name += profiles.length - inserted
+      for (const i of duplicates) this.rejects.add(records[i].line, 'duplicate_name', rawText(records[i]))
       this.inFlight.delete(write)
     })
     write.catch(() => {}) // awaited through race/all; this only marks the rejection as handled
