@@ -8,6 +8,7 @@ import {
   sessionIdOfRefreshToken,
 } from '../../db/repositories/refresh-tokens.ts'
 import {
+  activateSession,
   findSession,
   findSessionState,
   insertSession,
@@ -15,7 +16,6 @@ import {
   purgeEndedSessions,
   revokeSession,
   revokeUserSessions,
-  setSessionExpiry,
   type SessionRow,
 } from '../../db/repositories/sessions.ts'
 import type { AuthConfig } from '../config.ts'
@@ -63,6 +63,11 @@ export interface SessionDeps {
   sealer: Sealer
 }
 
+/** What a session records of the device it belongs to. */
+function deviceOf(context: RequestContext): { ip: string | null; userAgent: string | null } {
+  return { ip: context.ip, userAgent: context.userAgent?.slice(0, 512) ?? null }
+}
+
 /** Ended sessions are kept this long (for listings and investigations) before housekeeping drops them. */
 const KEEP_ENDED_SESSIONS_MS = 30 * 86400 * 1000
 
@@ -86,17 +91,22 @@ export class SessionService {
       id: newId(),
       userId,
       clientId,
-      userAgent: context.userAgent?.slice(0, 512) ?? null,
-      ip: context.ip,
+      ...deviceOf(context),
       now,
       expiresAt: expiresAt ?? new Date(now.getTime() + this.deps.config.sessionAbsoluteSeconds * 1000),
     })
   }
 
-  /** Gives a session that was waiting for its one-time code its full lifetime, counted from its start. */
-  async activate(session: SessionRow): Promise<Date> {
+  /**
+   * Gives a session that was waiting for its one-time code its full lifetime, counted from its start,
+   * and stamps its use (the login completes now, as its first refresh token starts its idle time).
+   * `holder` is the request that redeemed the code when that request comes from the device that will
+   * use the tokens (the CLI, not a browser that approved it): the session is then labelled with its
+   * address and user agent.
+   */
+  async activate(session: SessionRow, holder?: RequestContext): Promise<Date> {
     const expiresAt = new Date(session.created_at.getTime() + this.deps.config.sessionAbsoluteSeconds * 1000)
-    await setSessionExpiry(this.deps.db.db, session.id, expiresAt)
+    await activateSession(this.deps.db.db, session.id, { expiresAt, now: this.now(), device: holder && deviceOf(holder) })
     this.deps.cache.evictSession(session.id)
     return expiresAt
   }
