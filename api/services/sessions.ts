@@ -19,13 +19,13 @@ import {
   type SessionRow,
 } from '../../db/repositories/sessions.ts'
 import type { AuthConfig } from '../config.ts'
-import { ApiError } from '../errors.ts'
 import type { Role } from '../../contract/roles.ts'
 import type { AccessClaims, AccessTokens, VerifiedAccessToken } from './access-tokens.ts'
 import type { AuditLog, RequestContext } from './audit.ts'
 import { newSecret, sha256Hex, type Sealer } from './auth-crypto.ts'
 import { accountSuspended, unauthorized } from './auth-errors.ts'
 import type { Clock, RandomBytes } from './clock.ts'
+import { revocationBy } from './revocation.ts'
 import type { SessionCache } from './session-cache.ts'
 
 /** Who the current request acts for. The role is the user's CURRENT role, not the token's claim. */
@@ -310,13 +310,16 @@ export class SessionService {
     return listLiveSessions(this.deps.db.db, userId, this.now())
   }
 
-  /** DELETE /api/sessions/:id — one's own session, or anyone's for an admin. Unknown and foreign look alike. */
+  /**
+   * DELETE /api/sessions/:id — one's own session, or anyone's for an admin. Unknown and foreign look
+   * alike (404); one that has already ended is simply ended (204, nothing audited).
+   */
   async revokeAs(actor: AuthenticatedUser, sessionId: string, context: RequestContext): Promise<void> {
     const session = await findSession(this.deps.db.db, sessionId)
-    if (!session || (session.user_id !== actor.id && actor.role !== 'admin')) throw new ApiError(404, 'Session not found')
-    const ended = await this.revoke(sessionId, session.user_id === actor.id ? 'revoked_by_user' : 'revoked_by_admin')
+    const reason = revocationBy(actor, session?.user_id, 'Session not found')
+    const ended = await this.revoke(sessionId, reason)
     if (ended) {
-      await this.deps.audit.record('session.revoke', context, { actorId: actor.id, subjectId: session.user_id, sessionId })
+      await this.deps.audit.record('session.revoke', context, { actorId: actor.id, subjectId: ended.user_id, sessionId })
     }
   }
 }
