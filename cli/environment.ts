@@ -24,8 +24,9 @@ export interface CliEnvironment {
   debug: boolean
   /** NO_COLOR (any value: never) wins over FORCE_COLOR (any value but 0/false: always); else auto */
   colour: ColourMode
-  /** the machine's name, for the session label `insighta-cli on <host>` */
+  /** the machine's name and OS family, for the User-Agent `insighta/<version> (<host>; <platform>)` */
   hostname: string
+  platform: NodeJS.Platform
   /** why no browser can show a page here (SSH, no display), or undefined: login then uses the device flow */
   headless: string | undefined
 }
@@ -45,6 +46,7 @@ export function readEnvironment(env: NodeJS.ProcessEnv = process.env): CliEnviro
     debug: env.INSIGHTA_DEBUG === '1',
     colour: colourMode(env),
     hostname: os.hostname(),
+    platform: process.platform,
     headless: headlessReason(env, process.platform),
   }
 }

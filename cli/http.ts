@@ -1,3 +1,4 @@
+import { cliUserAgent } from '../contract/cli-user-agent.ts'
 import { API_VERSION, API_VERSION_HEADER } from '../contract/headers.ts'
 import { isRecord } from './credentials.ts'
 import { CLI_VERSION } from './version.ts'
@@ -8,18 +9,14 @@ const DEFAULT_TIMEOUT_MS = 30_000
 const MAX_ERROR_BODY = 64 * 1024
 
 /**
- * Sent as User-Agent on every request: the API labels a session with the user agent of the client
- * that logged in, so a CLI session reads `insighta-cli/0.1.0 on build-box` rather than the browser
- * that approved it (set once by the entry point, from the environment).
+ * Sent as User-Agent on every request: the API labels a CLI session with the user agent of the
+ * request that redeemed its login code, so the session lists read `insighta 0.1.0 on build-box`
+ * rather than the browser that approved it (set once by the entry point, from the environment).
  */
-let userAgent = `insighta-cli/${CLI_VERSION}`
+let userAgent = `insighta/${CLI_VERSION}`
 
-export function setUserAgentHost(hostname: string): void {
-  userAgent = `insighta-cli/${CLI_VERSION} on ${sanitise(hostname).slice(0, 100)}`
-}
-
-export function cliUserAgent(): string {
-  return userAgent
+export function setUserAgentMachine(hostname: string, platform: string): void {
+  userAgent = cliUserAgent(CLI_VERSION, hostname, platform)
 }
 
 export type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE'

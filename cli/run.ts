@@ -2,7 +2,7 @@ import { CommanderError } from 'commander'
 import { createContext } from './context.ts'
 import { readEnvironment } from './environment.ts'
 import { CliError, ExitCode } from './errors.ts'
-import { setUserAgentHost } from './http.ts'
+import { setUserAgentMachine } from './http.ts'
 import { Output } from './output.ts'
 import { buildProgram } from './program.ts'
 
@@ -13,7 +13,7 @@ export async function run(argv: readonly string[]): Promise<number> {
   try {
     const env = readEnvironment()
     out = new Output(process.stdout, process.stderr, env.colour)
-    setUserAgentHost(env.hostname)
+    setUserAgentMachine(env.hostname, env.platform)
     debug = env.debug
     const program = await buildProgram(createContext(env, out), argv.slice(2))
     await program.parseAsync([...argv])

@@ -11,8 +11,9 @@
  * with three base URLs (`urls.genderize`, `urls.agify`, `urls.nationalize`) and calls
  * each exactly as it would call the real one: `GET <base>/?name=<name>`.
  */
-import type { AddressInfo, Socket } from 'node:net';
-import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Socket } from 'node:net';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { createStandInApp, listenStandIn } from './stand-in-server.ts';
 
 export const ENRICHMENT_SERVICES = ['genderize', 'agify', 'nationalize'] as const;
 export type EnrichmentService = (typeof ENRICHMENT_SERVICES)[number];
@@ -217,8 +218,7 @@ function freshCalls(): Record<EnrichmentService, ServiceCalls> {
 }
 
 export async function startEnrichmentStubs(opts: EnrichmentStubsOptions = {}): Promise<EnrichmentStubs> {
-  // forceCloseConnections: true makes close() also drop busy keep-alive connections, not just idle ones.
-  const app = Fastify({ logger: opts.logger ?? false, forceCloseConnections: true });
+  const app = createStandInApp(opts.logger);
 
   const state: Record<EnrichmentService, ServiceState> = {
     genderize: { behaviour: 'ok', fixed: null },
@@ -303,8 +303,7 @@ export async function startEnrichmentStubs(opts: EnrichmentStubsOptions = {}): P
     app.get(`/${service}/`, handlerFor(service));
   }
 
-  await app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 0 });
-  const url = baseUrl(app.server.address(), opts.host ?? '127.0.0.1');
+  const url = await listenStandIn(app, opts.host ?? '127.0.0.1', opts.port);
 
   return {
     url,
@@ -333,15 +332,4 @@ export async function startEnrichmentStubs(opts: EnrichmentStubsOptions = {}): P
       await closing;
     },
   };
-}
-
-/** Turns the bound address into a URL a client can use (wildcard hosts become loopback). */
-function baseUrl(address: AddressInfo | string | null, requestedHost: string): string {
-  if (address === null || typeof address === 'string') {
-    throw new Error(`stand-in server is not listening on a TCP port (address: ${String(address)})`);
-  }
-  let host = requestedHost;
-  if (host === '0.0.0.0' || host === '::' || host === '') host = '127.0.0.1';
-  if (host.includes(':')) host = `[${host}]`;
-  return `http://${host}:${address.port}`;
 }

@@ -13,8 +13,8 @@
  * every page it renders.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
-import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { createStandInApp, listenStandIn } from './stand-in-server.ts';
 
 // ---------------------------------------------------------------------------
 // Public types and constants
@@ -185,16 +185,6 @@ function newAccessToken(): string {
 /** GitHub echoes granted scopes comma-separated, whatever separator the authorize request used. */
 function normaliseScope(scope: string | undefined): string {
   return (scope ?? '').split(/[\s,]+/).filter(Boolean).join(',');
-}
-
-function baseUrl(address: AddressInfo | string | null, requestedHost: string): string {
-  if (address === null || typeof address === 'string') {
-    throw new Error(`stand-in server is not listening on a TCP port (address: ${String(address)})`);
-  }
-  let host = requestedHost;
-  if (host === '0.0.0.0' || host === '::' || host === '') host = '127.0.0.1';
-  if (host.includes(':')) host = `[${host}]`;
-  return `http://${host}:${address.port}`;
 }
 
 // ---------------------------------------------------------------------------
@@ -409,7 +399,7 @@ export async function startGitHubStandIn(opts: GitHubStandInOptions = {}): Promi
     return user;
   }
 
-  const app = Fastify({ logger: opts.logger ?? false, forceCloseConnections: true });
+  const app = createStandInApp(opts.logger);
 
   // Form bodies (the authorize page's submission, and most OAuth clients' token requests) parsed
   // with URLSearchParams: no extra dependency, and duplicate keys keep the last value.
@@ -612,8 +602,7 @@ export async function startGitHubStandIn(opts: GitHubStandInOptions = {}): Promi
     return reply.type('image/svg+xml').send(avatarSvg(Number.isFinite(id) ? id : 0));
   });
 
-  await app.listen({ host, port: opts.port ?? 0 });
-  const url = baseUrl(app.server.address(), host);
+  const url = await listenStandIn(app, host, opts.port);
 
   /** The helpers go through real HTTP so they exercise exactly what a browser would. */
   async function submitAuthorization(authorizeUrl: string, extra: Record<string, string>): Promise<string> {

@@ -1,4 +1,5 @@
 /** Small formatting helpers the templates use; every result is plain text, escaped by `<%= %>`. */
+import { cliDeviceLabel } from '../contract/cli-user-agent.ts'
 import { countryNameOf } from '../contract/countries.ts'
 
 const integer = new Intl.NumberFormat('en-GB')
@@ -48,9 +49,14 @@ export function formatBytes(bytes: number): string {
   return `${bytes} bytes`
 }
 
-/** "Mozilla/5.0 (X11; Linux x86_64) … Chrome/126 …" → "Chrome on Linux"; unknown agents are shown shortened. */
+/**
+ * "Mozilla/5.0 (X11; Linux x86_64) … Chrome/126 …" → "Chrome on Linux", the CLI's
+ * "insighta/0.1.0 (build-box; linux)" → "insighta 0.1.0 on build-box"; unknown agents are shown shortened.
+ */
 export function deviceLabel(userAgent: string | null | undefined): string {
   if (!userAgent) return 'Unknown device'
+  const cli = cliDeviceLabel(userAgent)
+  if (cli !== undefined) return cli
   const ua = userAgent
   const browser =
     /insighta/i.test(ua) ? 'insighta CLI'

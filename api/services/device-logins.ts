@@ -69,7 +69,8 @@ const invalidCode = () => new ApiError(404, 'Invalid or expired code')
  * RFC 8628 device authorization: the CLI asks for a device code and a user code; a signed-in user
  * approves or denies the user code through the portal (server to server, with their own access
  * token); the CLI polls POST /auth/token and gets tokens once, for a session created at approval like
- * any login (client insighta-cli, the device's address and user agent, listed and revocable).
+ * any login (client insighta-cli, listed and revocable) and labelled with the address and user agent
+ * of the poll that redeemed it: the device's, never the approving browser's.
  */
 export class DeviceLoginService {
   constructor(private readonly deps: DeviceLoginDeps) {}
@@ -187,8 +188,9 @@ export class DeviceLoginService {
     const { db, sessions, audit } = this.deps
     let sessionId: string | null = null
     if (decision === 'approved') {
-      // The session is the device's: its address and user agent, living only as long as the device
-      // code until the CLI redeems it (then it gets its full lifetime, as a one-time code's does).
+      // The session is the device's: the address and user agent that asked for the code (until the
+      // CLI redeems it, which relabels it with its own), living only as long as the device code until
+      // then (then it gets its full lifetime, as a one-time code's does).
       const session = await sessions.create(user.id, row.client_id, { ip: row.ip, userAgent: row.user_agent, requestId: context.requestId }, row.expires_at)
       sessionId = session.id
     }
@@ -261,7 +263,9 @@ export class DeviceLoginService {
       await sessions.revoke(session.id, 'user_suspended')
       throw new DeviceGrantFailure('access_denied', 'The account has been suspended by an administrator')
     }
-    const expiresAt = await sessions.activate(session)
+    // The device that redeems is the device that holds the tokens: the session takes its address and
+    // user agent (the portal's call that approved it never labels it).
+    const expiresAt = await sessions.activate(session, context)
     const pair = await sessions.issue(user, { id: session.id, expiresAt })
     return { pair, user }
   }

@@ -383,7 +383,10 @@ export class LoginService {
       throw accountSuspended()
     }
     if (session.revoked_at !== null) throw badRequest('Invalid or expired code')
-    const expiresAt = await this.deps.sessions.activate(session)
+    // The session was opened when the browser reached the callback. A public client (the CLI)
+    // redeems from the machine that will hold the tokens, so that request names the session's
+    // device; the portal redeems server to server for the browser, whose session it stays.
+    const expiresAt = await this.deps.sessions.activate(session, client.confidential ? undefined : context)
     const pair = await this.deps.sessions.issue(user, { id: session.id, expiresAt })
     return { pair, user }
   }

@@ -20,6 +20,7 @@ import type { AuditLog, RequestContext } from './audit.ts'
 import { newSecret, sha256Hex } from './auth-crypto.ts'
 import { accountSuspended, forbidden, unauthorized } from './auth-errors.ts'
 import type { Clock, RandomBytes } from './clock.ts'
+import { revocationBy } from './revocation.ts'
 import type { AuthenticatedUser } from './sessions.ts'
 import { formatInstant } from './user-admin.ts'
 
@@ -139,9 +140,9 @@ export class PersonalAccessTokenService {
     return findUserToken(this.deps.db.db, userId, tokenId)
   }
 
-  /** Revokes a token of `ownerId` (the actor's own, or anyone's by an admin route). Unknown → 404. */
-  async revoke(actor: { id: string }, ownerId: string, tokenId: string, context: RequestContext): Promise<void> {
-    const reason = actor.id === ownerId ? 'revoked_by_user' : 'revoked_by_admin'
+  /** Revokes a token of `ownerId` (the actor's own, or anyone's by an admin route). Unknown, foreign or already revoked → 404. */
+  async revoke(actor: { id: string; role: Role }, ownerId: string, tokenId: string, context: RequestContext): Promise<void> {
+    const reason = revocationBy(actor, ownerId, 'Token not found')
     const row = await revokeUserToken(this.deps.db.db, ownerId, tokenId, reason, this.now())
     if (!row) throw new ApiError(404, 'Token not found')
     await this.deps.audit.record('pat.revoke', context, {

@@ -8,6 +8,7 @@ import {
   sessionIdOfRefreshToken,
 } from '../../db/repositories/refresh-tokens.ts'
 import {
+  activateSession,
   findSession,
   findSessionState,
   insertSession,
@@ -15,17 +16,16 @@ import {
   purgeEndedSessions,
   revokeSession,
   revokeUserSessions,
-  setSessionExpiry,
   type SessionRow,
 } from '../../db/repositories/sessions.ts'
 import type { AuthConfig } from '../config.ts'
-import { ApiError } from '../errors.ts'
 import type { Role } from '../../contract/roles.ts'
 import type { AccessClaims, AccessTokens, VerifiedAccessToken } from './access-tokens.ts'
 import type { AuditLog, RequestContext } from './audit.ts'
 import { newSecret, sha256Hex, type Sealer } from './auth-crypto.ts'
 import { accountSuspended, unauthorized } from './auth-errors.ts'
 import type { Clock, RandomBytes } from './clock.ts'
+import { revocationBy } from './revocation.ts'
 import type { SessionCache } from './session-cache.ts'
 
 /** Who the current request acts for. The role is the user's CURRENT role, not the token's claim. */
@@ -63,6 +63,11 @@ export interface SessionDeps {
   sealer: Sealer
 }
 
+/** What a session records of the device it belongs to. */
+function deviceOf(context: RequestContext): { ip: string | null; userAgent: string | null } {
+  return { ip: context.ip, userAgent: context.userAgent?.slice(0, 512) ?? null }
+}
+
 /** Ended sessions are kept this long (for listings and investigations) before housekeeping drops them. */
 const KEEP_ENDED_SESSIONS_MS = 30 * 86400 * 1000
 
@@ -86,17 +91,22 @@ export class SessionService {
       id: newId(),
       userId,
       clientId,
-      userAgent: context.userAgent?.slice(0, 512) ?? null,
-      ip: context.ip,
+      ...deviceOf(context),
       now,
       expiresAt: expiresAt ?? new Date(now.getTime() + this.deps.config.sessionAbsoluteSeconds * 1000),
     })
   }
 
-  /** Gives a session that was waiting for its one-time code its full lifetime, counted from its start. */
-  async activate(session: SessionRow): Promise<Date> {
+  /**
+   * Gives a session that was waiting for its one-time code its full lifetime, counted from its start,
+   * and stamps its use (the login completes now, as its first refresh token starts its idle time).
+   * `holder` is the request that redeemed the code when that request comes from the device that will
+   * use the tokens (the CLI, not a browser that approved it): the session is then labelled with its
+   * address and user agent.
+   */
+  async activate(session: SessionRow, holder?: RequestContext): Promise<Date> {
     const expiresAt = new Date(session.created_at.getTime() + this.deps.config.sessionAbsoluteSeconds * 1000)
-    await setSessionExpiry(this.deps.db.db, session.id, expiresAt)
+    await activateSession(this.deps.db.db, session.id, { expiresAt, now: this.now(), device: holder && deviceOf(holder) })
     this.deps.cache.evictSession(session.id)
     return expiresAt
   }
@@ -300,13 +310,16 @@ export class SessionService {
     return listLiveSessions(this.deps.db.db, userId, this.now())
   }
 
-  /** DELETE /api/sessions/:id — one's own session, or anyone's for an admin. Unknown and foreign look alike. */
+  /**
+   * DELETE /api/sessions/:id — one's own session, or anyone's for an admin. Unknown and foreign look
+   * alike (404); one that has already ended is simply ended (204, nothing audited).
+   */
   async revokeAs(actor: AuthenticatedUser, sessionId: string, context: RequestContext): Promise<void> {
     const session = await findSession(this.deps.db.db, sessionId)
-    if (!session || (session.user_id !== actor.id && actor.role !== 'admin')) throw new ApiError(404, 'Session not found')
-    const ended = await this.revoke(sessionId, session.user_id === actor.id ? 'revoked_by_user' : 'revoked_by_admin')
+    const reason = revocationBy(actor, session?.user_id, 'Session not found')
+    const ended = await this.revoke(sessionId, reason)
     if (ended) {
-      await this.deps.audit.record('session.revoke', context, { actorId: actor.id, subjectId: session.user_id, sessionId })
+      await this.deps.audit.record('session.revoke', context, { actorId: actor.id, subjectId: ended.user_id, sessionId })
     }
   }
 }

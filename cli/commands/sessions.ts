@@ -1,4 +1,5 @@
 import { Command } from 'commander'
+import { cliDeviceLabel } from '../../contract/cli-user-agent.ts'
 import type { ApiClient } from '../api-client.ts'
 import type { CliContext } from '../context.ts'
 import { unexpectedResponse } from '../http.ts'
@@ -8,9 +9,12 @@ import { printJson, withExamples, withJson } from './shared.ts'
 
 type Json = Record<string, unknown>
 
-/** idle_ends_at / ends_at: when the session really ends if unused, and at the latest. */
-const SESSION_COLUMNS = ['id', 'current', 'client_id', 'user_agent', 'ip', 'created_at', 'last_used_at', 'idle_ends_at', 'ends_at']
-const HIDDEN = ['expires_at', 'idle_expires_at', 'refresh_expires_at']
+/**
+ * device: the user agent, or "insighta 0.1.0 on build-box" for the CLI's own (--json keeps the raw
+ * user_agent); idle_ends_at / ends_at: when the session really ends if unused, and at the latest.
+ */
+const SESSION_COLUMNS = ['id', 'current', 'client_id', 'device', 'ip', 'created_at', 'last_used_at', 'idle_ends_at', 'ends_at']
+const HIDDEN = ['user_agent', 'expires_at', 'idle_expires_at', 'refresh_expires_at']
 
 export function sessionsCommand(ctx: CliContext): Command {
   const sessions = withExamples(new Command('sessions'), [
@@ -29,7 +33,7 @@ export function sessionsCommand(ctx: CliContext): Command {
       if (records === null) throw unexpectedResponse(client.apiUrl, 200)
       const idleSeconds = (await ctx.tokenSource()).refreshLifetime()
       const now = Date.now()
-      const live = records.map((r) => withEnds(r, idleSeconds)).filter((r) => !ended(r, now))
+      const live = records.map((r) => withDevice(withEnds(r, idleSeconds))).filter((r) => !ended(r, now))
       ctx.out.table(recordTable(live, SESSION_COLUMNS, HIDDEN, { empty: 'No live sessions.' }))
     }),
     { isDefault: true },
@@ -53,6 +57,11 @@ export function sessionsCommand(ctx: CliContext): Command {
     ),
   )
   return sessions
+}
+
+function withDevice(session: Json): Json {
+  const agent = typeof session.user_agent === 'string' ? session.user_agent : null
+  return { ...session, device: cliDeviceLabel(agent) ?? agent }
 }
 
 function time(value: unknown): number {

@@ -137,8 +137,14 @@ export async function revokeUserSessions(db: Executor, userId: string, reason: s
 }
 
 /** A session created for a one-time code lives only as long as the code until the code is redeemed. */
-export async function setSessionExpiry(db: Executor, sessionId: string, expiresAt: Date): Promise<void> {
-  await db.updateTable('sessions').set({ expires_at: expiresAt }).where('id', '=', sessionId).execute()
+/** A redeemed session: its full lifetime, its use (the login completed now) and, when given, the device that holds its tokens. */
+export async function activateSession(
+  db: Executor,
+  sessionId: string,
+  change: { expiresAt: Date; now: Date; device?: { ip: string | null; userAgent: string | null } },
+): Promise<void> {
+  const holder = change.device === undefined ? {} : { ip: change.device.ip, user_agent: change.device.userAgent }
+  await db.updateTable('sessions').set({ expires_at: change.expiresAt, last_used_at: change.now, ...holder }).where('id', '=', sessionId).execute()
 }
 
 export async function touchSession(db: Executor, sessionId: string, now: Date): Promise<void> {

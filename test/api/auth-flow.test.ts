@@ -135,6 +135,36 @@ t.test('the whole walk: CLI login, API call, refresh, race, logout, dead tokens'
   t.equal(logoutGet.status, 405, 'GET /auth/logout is a 405')
 })
 
+t.test('a session is labelled by the device that holds its tokens: the CLI that redeems, the portal’s browser', async (t) => {
+  const browser = { 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36' }
+  const cliAgent = 'insighta/0.1.0 (build-box; linux)'
+  const cli = pkcePair()
+  const redirectUri = 'http://127.0.0.1:49153/callback'
+  const query = { client_id: 'insighta-cli', redirect_uri: redirectUri, state: 'cli-label', code_challenge: cli.challenge, code_challenge_method: 'S256' }
+  const { location } = await browserLogin(url, github, 'octo-analyst', query, browser)
+  const code = new URL(location).searchParams.get('code') ?? ''
+  const redeemed = await postJson(`${url}/auth/token`, { code, code_verifier: cli.verifier, redirect_uri: redirectUri, client_id: 'insighta-cli' }, { 'user-agent': cliAgent })
+  t.equal(redeemed.status, 200)
+  const cliSessions = await get('/api/sessions', bearer(String(redeemed.body.access_token)))
+  const cliSession = (cliSessions.body.data as { client_id: string; user_agent: string; current: boolean }[]).find((s) => s.current)
+  t.match(cliSession, { client_id: 'insighta-cli', user_agent: cliAgent }, 'the CLI’s user agent, not the browser’s')
+
+  // The portal redeems server to server for the browser: the session stays the browser's.
+  const portal = pkcePair()
+  const portalQuery = { client_id: 'insighta-portal', redirect_uri: PORTAL_REDIRECT, state: 'portal-label', code_challenge: portal.challenge, code_challenge_method: 'S256' }
+  const signedIn = await browserLogin(url, github, 'octo-analyst', portalQuery, browser)
+  const portalCode = new URL(signedIn.location).searchParams.get('code') ?? ''
+  const viaPortal = await postJson(
+    `${url}/auth/token`,
+    { code: portalCode, code_verifier: portal.verifier, redirect_uri: PORTAL_REDIRECT, client_id: 'insighta-portal', client_secret: PORTAL_SECRET },
+    { 'user-agent': 'undici' },
+  )
+  t.equal(viaPortal.status, 200)
+  const portalSessions = await get('/api/sessions', bearer(String(viaPortal.body.access_token)))
+  const portalSession = (portalSessions.body.data as { client_id: string; user_agent: string; current: boolean }[]).find((s) => s.current)
+  t.match(portalSession, { client_id: 'insighta-portal', user_agent: browser['user-agent'] })
+})
+
 t.test('portal login: exact redirect, code redeemed server-to-server with the client secret', async (t) => {
   const { verifier, challenge } = pkcePair()
   const query = { client_id: 'insighta-portal', redirect_uri: PORTAL_REDIRECT, state: 'portal-state', code_challenge: challenge, code_challenge_method: 'S256' }

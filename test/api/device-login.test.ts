@@ -127,6 +127,26 @@ t.test('the whole flow: code, pending, slow_down, portal lookup and approval, to
   for (const event of ['device.approve', 'login.success', 'device.replay']) t.ok(events.includes(event), event)
 })
 
+t.test('the session is labelled by the CLI that redeems it, never by the browser that approved it', async (t) => {
+  const erin = await createTestUser(api.app, 'analyst')
+  const browser = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36'
+  const redeemer = 'insighta/0.1.0 (build-box; linux)'
+  const started = await deviceCode()
+  const approved = await fetch(`${base}/auth/device/approve`, {
+    method: 'POST',
+    headers: { ...portalHeaders(await erin.accessToken()), 'content-type': 'application/json', 'user-agent': browser },
+    body: JSON.stringify({ user_code: started.user_code }),
+  })
+  t.equal(approved.status, 200)
+  now += 20_000
+  const tokens = await postJson(`${base}/auth/token`, { grant_type: GRANT, device_code: started.device_code, client_id: 'insighta-cli' }, { 'user-agent': redeemer })
+  t.equal(tokens.status, 200)
+  const listed = await api.app.inject({ method: 'GET', url: '/api/sessions', headers: bearer(String(tokens.body.access_token)) })
+  const mine = (listed.json().data as { client_id: string; user_agent: string; ip: string; current: boolean }[]).find((s) => s.current)
+  t.match(mine, { client_id: 'insighta-cli', user_agent: redeemer, ip: '127.0.0.1' }, 'the redeeming request’s user agent and address')
+  t.not(mine?.user_agent, browser, 'not the approving browser’s')
+})
+
 t.test('a JSON body works too; a revoked pending session yields access_denied', async (t) => {
   const res = await postJson(`${base}/auth/device/code`, { client_id: 'insighta-cli' })
   t.equal(res.status, 200)

@@ -4,10 +4,12 @@
  * come from the API's own clock. Plain `insighta login` falls back to it over SSH and says so.
  */
 import { readFile, stat } from 'node:fs/promises'
+import { hostname } from 'node:os'
 import t from 'tap'
 import { credentialsPath, type Credentials } from '../../cli/credentials.ts'
 import { DEVICE_CODE_GRANT_TYPE as CLI_GRANT_TYPE } from '../../cli/device-login.ts'
 import { ExitCode } from '../../cli/errors.ts'
+import { CLI_VERSION } from '../../cli/version.ts'
 import { DEVICE_CODE_GRANT_TYPE } from '../../contract/device.ts'
 import { startLiveApi } from './helpers/live-api.ts'
 import { closedPortUrl, collect, expectExit, runCli, spawnCli, cliBuilt, tempDir, waitForStderr } from './helpers/run-cli.ts'
@@ -61,6 +63,8 @@ t.test('login --device: code and URL printed, approved over HTTP, credentials st
   const sessions = await runCli(['sessions', 'list', '--json'], { home })
   expectExit(t, sessions, 0)
   t.match(sessions.stdout, /"client_id": "insighta-cli"/, 'the device login is a listed session')
+  const current = (JSON.parse(sessions.stdout) as { data: { user_agent: string; current: boolean }[] }).data.find((s) => s.current)
+  t.equal(current?.user_agent, `insighta/${CLI_VERSION} (${hostname()}; ${process.platform})`, 'labelled by the CLI, not by whoever approved it')
 })
 
 t.test('plain login over SSH falls back to the device flow by itself and says so', async (t) => {

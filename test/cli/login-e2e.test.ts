@@ -4,12 +4,14 @@
  * server-side expiry, by several processes at once), sessions, users, logout.
  */
 import { readFile, stat, writeFile } from 'node:fs/promises'
+import { hostname } from 'node:os'
 import t from 'tap'
 import { credentialsPath, type Credentials } from '../../cli/credentials.ts'
 import { ExitCode } from '../../cli/errors.ts'
+import { CLI_VERSION } from '../../cli/version.ts'
 import { startLiveApi } from './helpers/live-api.ts'
 import { cliBuilt, collect, expectExit, runCli, spawnCli, tempDir, waitForStderr } from './helpers/run-cli.ts'
-import { AUTHORIZE_URL, cliLogin } from './helpers/test-browser.ts'
+import { AUTHORIZE_URL, BROWSER_AGENT, cliLogin } from './helpers/test-browser.ts'
 
 // Each case starts real CLI processes (~0.4 s each on an idle machine); leave room on a busy one.
 t.setTimeout(600_000)
@@ -138,10 +140,15 @@ t.test('sessions: list marks this one; revoking another logs that device out', a
   const otherSession = (JSON.parse(otherId) as { data: { id: string; current: boolean }[] }).data.find((s) => s.current)
   t.ok(otherSession, 'the other device sees its own session as current')
 
+  const listed = JSON.parse((await runCli(['sessions', 'list', '--json'], { home })).stdout) as { data: { user_agent: string; current: boolean }[] }
+  t.equal(listed.data.find((s) => s.current)?.user_agent, `insighta/${CLI_VERSION} (${hostname()}; ${process.platform})`, 'the CLI’s user agent')
+  t.notOk(listed.data.some((s) => s.user_agent === BROWSER_AGENT), 'not the browser’s that logged in')
+
   const table = await runCli(['sessions', 'list'], { home })
   expectExit(t, table, 0)
-  t.match(table.stdout, /^ID\s+CURRENT\s+CLIENT ID/)
+  t.match(table.stdout, /^ID\s+CURRENT\s+CLIENT ID\s+DEVICE/)
   t.match(table.stdout, /insighta-cli/)
+  t.match(table.stdout, `insighta ${CLI_VERSION} on ${hostname()}`)
   t.match(table.stdout, /\byes\b/)
 
   const revoked = await runCli(['sessions', 'revoke', otherSession!.id], { home })
@@ -247,7 +254,7 @@ t.test('sessions: when each ends (idle and absolute); revoke by a prefix, ambigu
   const table = await runCli(['sessions'], { home })
   expectExit(t, table, 0)
   const [header, ...rows] = table.stdout.trimEnd().split('\n').map((line) => line.split('\t'))
-  t.same(header.slice(0, 9), ['ID', 'CURRENT', 'CLIENT ID', 'USER AGENT', 'IP', 'CREATED AT', 'LAST USED AT', 'IDLE ENDS AT', 'ENDS AT'])
+  t.same(header.slice(0, 9), ['ID', 'CURRENT', 'CLIENT ID', 'DEVICE', 'IP', 'CREATED AT', 'LAST USED AT', 'IDLE ENDS AT', 'ENDS AT'])
   t.equal(rows.length, 2, 'both live sessions, full ids in a pipe')
   const at = (row: string[], column: string) => row[header.indexOf(column)]
   for (const row of rows) {

@@ -109,11 +109,11 @@ t.test('--help on every command has examples; --version prints the version', asy
   t.match(version.stdout, /^\d+\.\d+\.\d+\n$/)
 })
 
-t.test('every request names the CLI and its host (the API labels sessions with it)', async (t) => {
+t.test('every request names the CLI, its host and OS family, nothing more (the API labels sessions with it)', async (t) => {
   api.respond = replyJson(200, { status: 'success', page: 1, limit: 10, total: 0, total_pages: 0, data: [] })
   const result = await runCli(['profiles', 'list'], { home, env })
   expectExit(t, result, 0)
   const sent = api.requests.at(-1)
-  t.equal(sent?.headers['user-agent'], `insighta-cli/${CLI_VERSION} on ${os.hostname()}`)
+  t.equal(sent?.headers['user-agent'], `insighta/${CLI_VERSION} (${os.hostname()}; ${process.platform})`)
   t.equal(sent?.headers['x-api-version'], '1')
 })

@@ -5,102 +5,15 @@
  * and the device's poll of /auth/token then gets tokens that work. Then an analyst feature: a
  * search saved on the Profiles page is listed and runs from the dashboard.
  */
-import { randomBytes } from 'node:crypto'
-import { mkdir } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { chromium, type Browser, type Page } from 'playwright-core'
 import t from 'tap'
-import { loadApiConfig } from '../../api/config.ts'
-import { startApi } from '../../api/server.ts'
 import { DEVICE_CODE_GRANT_TYPE } from '../../contract/device.ts'
 import { API_VERSION, API_VERSION_HEADER } from '../../contract/headers.ts'
-import { loadPortalConfig } from '../../portal/config.ts'
-import { startPortal } from '../../portal/server.ts'
-import { createTestDatabase } from '../helpers/database.ts'
-import { startEnrichmentStubs } from '../../dev/enrichment-stand-in.ts'
-import { startGitHubStandIn } from '../../dev/github-stand-in.ts'
+import { ARTIFACTS, signInWithGitHub, startPortalSystem } from './helpers/portal-system.ts'
 
 t.setTimeout(240_000)
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
-const ARTIFACTS = path.join(ROOT, 'test-artifacts', 'e2e')
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      const port = typeof address === 'object' && address ? address.port : 0
-      server.close(() => resolve(port))
-    })
-  })
-}
-
-await mkdir(ARTIFACTS, { recursive: true })
-
-const github = await startGitHubStandIn({ host: '127.0.0.1' })
-t.teardown(() => github.close())
-const stubs = await startEnrichmentStubs({ host: '127.0.0.1' })
-t.teardown(() => stubs.close())
-const db = await createTestDatabase(t, { seed: true })
-const apiPort = await freePort()
-const portalPort = await freePort()
-const API = `http://127.0.0.1:${apiPort}`
-const PORTAL = `http://localhost:${portalPort}`
-const portalSecret = randomBytes(32).toString('base64url')
-
-const api = await startApi(
-  loadApiConfig({
-    DEPLOYMENT_ENV: 'test',
-    LOG_LEVEL: 'silent',
-    HOST: '127.0.0.1',
-    PORT: String(apiPort),
-    API_PUBLIC_URL: API,
-    GITHUB_CLIENT_ID: github.clientId,
-    GITHUB_CLIENT_SECRET: github.clientSecret,
-    GITHUB_OAUTH_URL: github.url,
-    GITHUB_API_URL: github.url,
-    PORTAL_CLIENT_SECRET: portalSecret,
-    PORTAL_REDIRECT_URI: `${PORTAL}/auth/callback`,
-    ADMIN_GITHUB_LOGINS: 'octo-admin',
-    DEVICE_CODE_INTERVAL_SECONDS: '1',
-    RATE_LIMIT_API_PER_MINUTE: '100000',
-    RATE_LIMIT_AUTH_PER_MINUTE: '1000',
-    GENDERIZE_URL: stubs.urls.genderize,
-    AGIFY_URL: stubs.urls.agify,
-    NATIONALIZE_URL: stubs.urls.nationalize,
-  }),
-  { ...db, embedded: undefined },
-)
-t.teardown(() => api.close())
-const portal = await startPortal(
-  loadPortalConfig({
-    DEPLOYMENT_ENV: 'test',
-    LOG_LEVEL: 'silent',
-    PORTAL_HOST: '127.0.0.1',
-    PORTAL_PORT: String(portalPort),
-    PORTAL_PUBLIC_URL: PORTAL,
-    API_URL: API,
-    PORTAL_CLIENT_SECRET: portalSecret,
-    PORTAL_SESSION_KEY: randomBytes(32).toString('hex'),
-  }),
-  { ...db, embedded: undefined },
-)
-t.teardown(() => portal.close())
-
-const browser: Browser = await chromium.launch({
-  executablePath: CHROMIUM,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-})
-t.teardown(() => browser.close())
-const context = await browser.newContext({ viewport: { width: 1280, height: 900 } })
-const page: Page = await context.newPage()
-const problems: string[] = []
-page.on('pageerror', (error) => problems.push(`page error: ${error.message}`))
+const { api: API, portal: PORTAL, page, problems } = await startPortalSystem(t, { apiEnv: { DEVICE_CODE_INTERVAL_SECONDS: '1' } })
 
 interface TokenAnswer {
   status: number
@@ -130,9 +43,7 @@ t.test('device login: code over HTTP, sign in, approve on /device in Chromium, t
 
   await page.goto(code.verification_uri_complete)
   t.match(page.url(), /\/login\?next=%2Fdevice%3Fuser_code%3D/, 'not signed in: the login page first')
-  await page.getByRole('button', { name: 'Continue with GitHub' }).click()
-  await page.waitForURL(/\/login\/oauth\/authorize/)
-  await page.locator('button[name="login"][value="octo-analyst"]').click()
+  await signInWithGitHub(page, 'octo-analyst')
   await page.waitForURL(/\/device\?user_code=/)
   t.pass('back on /device with the code after signing in')
   t.equal(await page.locator('#device-code').textContent(), code.user_code, 'the code to compare with the terminal')

@@ -6,109 +6,26 @@
  * test-artifacts/e2e/; the README's also to SCREENSHOTS_DIR when set (`npm run screenshots` sets
  * docs/screenshots), so a test run never writes into the repository's tracked folders.
  */
-import { randomBytes } from 'node:crypto'
 import { copyFile, mkdir, readFile } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
+import type { Page } from 'playwright-core'
 import t from 'tap'
-import { loadApiConfig } from '../../api/config.ts'
-import { startApi } from '../../api/server.ts'
-import { loadPortalConfig } from '../../portal/config.ts'
-import { startPortal } from '../../portal/server.ts'
 import { COUNTRIES } from '../../contract/countries.ts'
-import { createTestDatabase } from '../helpers/database.ts'
-import { startEnrichmentStubs } from '../../dev/enrichment-stand-in.ts'
-import { startGitHubStandIn } from '../../dev/github-stand-in.ts'
+import { ARTIFACTS, REPO_ROOT, signInWithGitHub, startPortalSystem } from './helpers/portal-system.ts'
 
 t.setTimeout(240_000)
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
-const ARTIFACTS = path.join(ROOT, 'test-artifacts', 'e2e')
-const DOC_SHOTS = process.env.SCREENSHOTS_DIR ? path.resolve(ROOT, process.env.SCREENSHOTS_DIR) : undefined
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
+const DOC_SHOTS = process.env.SCREENSHOTS_DIR ? path.resolve(REPO_ROOT, process.env.SCREENSHOTS_DIR) : undefined
 const ACCESS_TTL_SECONDS = 10
 const REFRESH_MARGIN_SECONDS = 2
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      const port = typeof address === 'object' && address ? address.port : 0
-      server.close(() => resolve(port))
-    })
-  })
-}
-
-await mkdir(ARTIFACTS, { recursive: true })
 if (DOC_SHOTS) await mkdir(DOC_SHOTS, { recursive: true })
 
 // --- the system --------------------------------------------------------------------------------
-const github = await startGitHubStandIn({ host: '127.0.0.1' })
-t.teardown(() => github.close())
-const stubs = await startEnrichmentStubs({ host: '127.0.0.1' })
-t.teardown(() => stubs.close())
-const db = await createTestDatabase(t, { seed: true })
-const apiPort = await freePort()
-const portalPort = await freePort()
-const API = `http://127.0.0.1:${apiPort}`
-const PORTAL = `http://localhost:${portalPort}`
-const portalSecret = randomBytes(32).toString('base64url')
-
-const api = await startApi(
-  loadApiConfig({
-    DEPLOYMENT_ENV: 'test',
-    LOG_LEVEL: 'silent',
-    HOST: '127.0.0.1',
-    PORT: String(apiPort),
-    API_PUBLIC_URL: API,
-    GITHUB_CLIENT_ID: github.clientId,
-    GITHUB_CLIENT_SECRET: github.clientSecret,
-    GITHUB_OAUTH_URL: github.url,
-    GITHUB_API_URL: github.url,
-    PORTAL_CLIENT_SECRET: portalSecret,
-    PORTAL_REDIRECT_URI: `${PORTAL}/auth/callback`,
-    ADMIN_GITHUB_LOGINS: 'octo-admin',
-    ACCESS_TOKEN_TTL_SECONDS: String(ACCESS_TTL_SECONDS),
-    RATE_LIMIT_API_PER_MINUTE: '100000',
-    RATE_LIMIT_AUTH_PER_MINUTE: '1000',
-    GENDERIZE_URL: stubs.urls.genderize,
-    AGIFY_URL: stubs.urls.agify,
-    NATIONALIZE_URL: stubs.urls.nationalize,
-  }),
-  { ...db, embedded: undefined },
-)
-t.teardown(() => api.close())
-const portal = await startPortal(
-  loadPortalConfig({
-    DEPLOYMENT_ENV: 'test',
-    LOG_LEVEL: 'silent',
-    PORTAL_HOST: '127.0.0.1',
-    PORTAL_PORT: String(portalPort),
-    PORTAL_PUBLIC_URL: PORTAL,
-    API_URL: API,
-    PORTAL_CLIENT_SECRET: portalSecret,
-    PORTAL_SESSION_KEY: randomBytes(32).toString('hex'),
-    PORTAL_REFRESH_MARGIN_SECONDS: String(REFRESH_MARGIN_SECONDS),
-  }),
-  { ...db, embedded: undefined },
-)
-t.teardown(() => portal.close())
-
-const browser: Browser = await chromium.launch({
-  executablePath: CHROMIUM,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-})
-t.teardown(() => browser.close())
-const context: BrowserContext = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true })
-const page: Page = await context.newPage()
-const problems: string[] = []
-page.on('pageerror', (error) => problems.push(`page error: ${error.message}`))
-page.on('console', (message) => {
-  if (message.type() === 'error' && !/status of 40[34]/.test(message.text())) problems.push(`console: ${message.text()}`)
+const { portal: PORTAL, github, stubs, db, context, page, problems } = await startPortalSystem(t, {
+  apiEnv: { ACCESS_TOKEN_TTL_SECONDS: String(ACCESS_TTL_SECONDS) },
+  portalEnv: { PORTAL_REFRESH_MARGIN_SECONDS: String(REFRESH_MARGIN_SECONDS) },
+  browserContext: { acceptDownloads: true },
 })
 
 /** `doc` marks the shots a README screenshot script may pick from test-artifacts/e2e/. */
@@ -133,11 +50,10 @@ t.test('log in through the GitHub stand-in', async (t) => {
   await page.goto(`${PORTAL}/profiles?gender=female`)
   t.match(page.url(), new RegExp(`^${PORTAL}/login\\?next=`), 'anonymous → login page')
   await shot('01-login', { doc: true, fullPage: false })
-  await page.getByRole('button', { name: 'Continue with GitHub' }).click()
-  await page.waitForURL(/\/login\/oauth\/authorize/)
-  t.ok(page.url().startsWith(github.url), 'at the GitHub stand-in')
-  await shot('02-github-stand-in', { fullPage: false })
-  await page.locator('button[name="login"][value="octo-admin"]').click()
+  await signInWithGitHub(page, 'octo-admin', async () => {
+    t.ok(page.url().startsWith(github.url), 'at the GitHub stand-in')
+    await shot('02-github-stand-in', { fullPage: false })
+  })
   await page.waitForURL(`${PORTAL}/profiles?gender=female`)
   t.pass('back on the portal, where the visitor was going')
   t.match(await page.locator('.flash').textContent(), /Signed in as octo-admin/)

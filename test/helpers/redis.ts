@@ -1,17 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process'
 import net from 'node:net'
 import type { Teardown } from './database.ts'
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer()
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo
-      server.close(() => resolve(port))
-    })
-    server.once('error', reject)
-  })
-}
+import { freePort } from './ports.ts'
 
 /** What `npm test`'s preflight (scripts/test-prerequisites.ts) installs, and the line that does it. */
 export const REDIS_MISSING = 'redis-server is not installed: apt-get install -y redis-server (or set TEST_REDIS_URL)'

@@ -138,6 +138,7 @@ t.test('formatters', async (t) => {
   t.equal(safeImageUrl('http://insecure.example/a.png'), undefined)
   t.equal(deviceLabel('Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36'), 'Chrome on Linux')
   t.equal(deviceLabel('Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) Gecko/20100101 Firefox/128.0'), 'Firefox on macOS')
+  t.equal(deviceLabel('insighta/0.1.0 (build-box; linux)'), 'insighta 0.1.0 on build-box')
   t.equal(deviceLabel('insighta-cli/0.1.0 node/20'), 'insighta CLI')
   t.equal(deviceLabel(null), 'Unknown device')
 })

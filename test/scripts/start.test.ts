@@ -7,11 +7,11 @@
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import net from 'node:net'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { bearer, cliLogin } from '../helpers/auth.ts'
+import { freePort } from '../helpers/ports.ts'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
 const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }
@@ -20,17 +20,6 @@ mkdirSync(DATA_DIR, { recursive: true })
 t.teardown(() => rmSync(DATA_DIR, { recursive: true, force: true }))
 // A first start initialises PGlite (tens of seconds on a loaded machine) before anything else runs.
 t.setTimeout(300_000)
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer()
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo
-      server.close(() => resolve(port))
-    })
-    server.once('error', reject)
-  })
-}
 
 /** `node --import tsx FILE`, as the package.json script says (checked below), so npm adds nothing. */
 function nodeArgs(script: 'start' | 'users'): string[] {

@@ -5,12 +5,12 @@ import { signedIn } from '../../plugins/auth.ts'
 import { requestContext } from '../../plugins/client-ip.ts'
 import { formatInstant } from '../../services/user-admin.ts'
 import { ErrorSchema } from '../../../contract/envelope.ts'
+import { isUuid } from '../../../contract/ids.ts'
 import { SafeText } from '../../../contract/text.ts'
 
 const READERS = ['admin', 'analyst'] as const
 /** Managing sessions is a signed-in person's act: a personal access token is refused here. */
 const SIGNED_IN_PERSON = { access: READERS, personalAccessTokens: false } as const
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 const SessionSchema = Type.Object({
   id: Type.String(),
@@ -67,7 +67,7 @@ const sessions: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      if (!UUID.test(request.params.id)) throw new ApiError(404, 'Session not found')
+      if (!isUuid(request.params.id)) throw new ApiError(404, 'Session not found')
       await app.identity.sessions.revokeAs(signedIn(request), request.params.id.toLowerCase(), requestContext(request))
       return reply.code(204).send(null)
     },

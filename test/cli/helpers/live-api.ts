@@ -2,11 +2,8 @@ import { buildTestApi, type TestApi, type TestRole } from '../../helpers/api.ts'
 import type { Clock } from '../../../api/services/clock.ts'
 import type { TestDatabase } from '../../helpers/database.ts'
 import { startGitHubStandIn, type GitHubStandIn } from '../../../dev/github-stand-in.ts'
-import { closedPortUrl, type Teardown } from './run-cli.ts'
-
-async function freePort(): Promise<number> {
-  return Number(new URL(await closedPortUrl()).port)
-}
+import { freePort } from '../../helpers/ports.ts'
+import type { Teardown } from './run-cli.ts'
 
 export interface LiveApi {
   api: TestApi

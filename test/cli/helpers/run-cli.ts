@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url'
 import type { Test } from 'tap'
 import { build, ENTRY, isStale } from '../../../cli/build.js'
 import { withFileLock } from '../../../cli/file-lock.ts'
+import { freePort } from '../../helpers/ports.ts'
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..')
 /** What ships: the compiled CLI (`npm run build -w cli`), built by `cliBuilt()` when stale. */
@@ -148,12 +149,7 @@ export async function tempDir(t: Teardown, prefix = 'insighta-cli-'): Promise<st
 
 /** An http URL on which nothing listens: a port the OS just handed out and took back. */
 export async function closedPortUrl(): Promise<string> {
-  const { createServer } = await import('node:net')
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()))
-  const { port } = server.address() as { port: number }
-  await new Promise((resolve) => server.close(resolve))
-  return `http://127.0.0.1:${port}`
+  return `http://127.0.0.1:${await freePort()}`
 }
 
 /** Asserts the exit code, showing the CLI's output only when it is not the expected one. */
