@@ -122,6 +122,21 @@ t.test('search --all: every row of the search; --json prints one profile object 
   t.same(list.stdout.trimEnd().split('\n').map((l) => (JSON.parse(l) as { id: string }).id), seniors.map((p) => p.id))
 })
 
+t.test('list --saved NAME --all walks the saved search (a page number it holds is dropped)', async (t) => {
+  const saved = await fetch(`${live.url}/api/saved-searches`, {
+    method: 'POST',
+    headers: { ...V1, authorization: `Bearer ${await live.token('analyst')}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'nigerian women', query: 'gender=female&country_id=NG&page=2' }),
+  })
+  t.equal(saved.status, 201)
+  freshRequests()
+  const result = await cli(['profiles', 'list', '--saved', 'nigerian women', '--all', '--limit', '10'])
+  expectExit(t, result, 0)
+  const expected = await everyProfile('/api/profiles', 'gender=female&country_id=NG', 10)
+  t.same(result.stdout.trimEnd().split('\n').slice(1).map((l) => l.split('\t')[0]), expected.map((p) => p.id), 'every row, from the first page')
+  t.ok(proxy.requests.filter((r) => r.url.startsWith('/api/profiles?')).every((r) => !/[?&]page=/.test(r.url)), 'no page number asked')
+})
+
 t.test('--all with --page is a usage error, before any request', async (t) => {
   freshRequests()
   for (const args of [
