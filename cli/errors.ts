@@ -27,6 +27,8 @@ export class CliError extends Error {
   readonly exitCode: ExitCodeValue
   /** example queries the API sent with a search it could not interpret (contract §6) */
   examples?: readonly string[]
+  /** the failure came after part of the output was printed (`--all` failing on a later page) */
+  partial?: boolean
 
   constructor(exitCode: ExitCodeValue, message: string, options?: { cause?: unknown }) {
     super(message, options)

@@ -46,19 +46,62 @@ const DEFAULT_MIN = 4
  * minimum), so one long value cannot push every other column off screen.
  */
 export function formatTable(columns: readonly Column[], rows: readonly (readonly Cell[])[], layout: TableLayout = {}): string {
-  const text = rows.map((row) => columns.map((column, i) => truncate(cellText(row[i]), column.max)))
-  const widths = columns.map((column, i) => Math.max(width(column.header), ...text.map((row) => width(row[i]))))
+  const text = cellTexts(columns, rows)
+  const widths = naturalWidths(columns, text)
   if (layout.width !== undefined) fitWidths(columns, widths, layout.width)
-  const line = (cells: readonly string[]) =>
-    cells
-      .map((cell, i) => {
-        const cut = truncate(cell, widths[i])
-        return columns[i].align === 'right' ? pad(cut, widths[i], 'left') : pad(cut, widths[i], 'right')
-      })
-      .join(' '.repeat(GAP))
-      .trimEnd()
-  const header = line(columns.map((c) => c.header))
-  return [layout.header ? layout.header(header) : header, line(widths.map((w) => '-'.repeat(w))), ...text.map(line)].join('\n')
+  return [...tableHead(columns, widths, layout), ...text.map((cells) => tableLine(columns, widths, cells))].join('\n')
+}
+
+/**
+ * Column widths for a table printed as its rows arrive (`--all`): the first rows size the columns,
+ * fitted to `width`, and columns with a `max` then take any room left up to that max, so the longer
+ * values of later rows are cut only when the terminal really is too narrow.
+ */
+export function streamedWidths(columns: readonly Column[], firstRows: readonly (readonly Cell[])[], width: number): number[] {
+  const widths = naturalWidths(columns, cellTexts(columns, firstRows))
+  fitWidths(columns, widths, width)
+  let total = widths.reduce((sum, w) => sum + w, 0) + GAP * Math.max(0, widths.length - 1)
+  for (let grew = true; grew && total < width; ) {
+    grew = false
+    for (let i = 0; i < widths.length && total < width; i++) {
+      const max = columns[i].max
+      if (max !== undefined && widths[i] < max) {
+        widths[i]++
+        total++
+        grew = true
+      }
+    }
+  }
+  return widths
+}
+
+/** The header line (styled by `layout.header`) and the line of dashes under it. */
+export function tableHead(columns: readonly Column[], widths: readonly number[], layout: Pick<TableLayout, 'header'> = {}): [string, string] {
+  const header = tableLine(columns, widths, columns.map((c) => c.header))
+  return [layout.header ? layout.header(header) : header, tableLine(columns, widths, widths.map((w) => '-'.repeat(w)))]
+}
+
+/** Rows laid out in fixed widths: each cell cut to its column's max and width, padded, aligned. */
+export function tableRows(columns: readonly Column[], widths: readonly number[], rows: readonly (readonly Cell[])[]): string[] {
+  return cellTexts(columns, rows).map((cells) => tableLine(columns, widths, cells))
+}
+
+function cellTexts(columns: readonly Column[], rows: readonly (readonly Cell[])[]): string[][] {
+  return rows.map((row) => columns.map((column, i) => truncate(cellText(row[i]), column.max)))
+}
+
+function naturalWidths(columns: readonly Column[], text: readonly (readonly string[])[]): number[] {
+  return columns.map((column, i) => Math.max(width(column.header), ...text.map((row) => width(row[i]))))
+}
+
+function tableLine(columns: readonly Column[], widths: readonly number[], cells: readonly string[]): string {
+  return cells
+    .map((cell, i) => {
+      const cut = truncate(cell, widths[i])
+      return columns[i].align === 'right' ? pad(cut, widths[i], 'left') : pad(cut, widths[i], 'right')
+    })
+    .join(' '.repeat(GAP))
+    .trimEnd()
 }
 
 function fitWidths(columns: readonly Column[], widths: number[], available: number): void {
@@ -76,11 +119,16 @@ function fitWidths(columns: readonly Column[], widths: number[], available: numb
 }
 
 /** Tab-separated lines with a header, for pipes: full values, one record per line, no padding. */
-export function formatTsv(columns: readonly Column[], rows: readonly (readonly Cell[])[]): string {
+export function formatTsv(columns: readonly Column[], rows: readonly (readonly Cell[])[], options: { header?: boolean } = {}): string {
   const field = (value: string) => value.replaceAll('\t', ' ')
-  return [columns.map((c) => field(c.header)), ...rows.map((row) => columns.map((_, i) => field(cellText(row[i]))))]
-    .map((cells) => cells.join('\t'))
-    .join('\n')
+  const lines = rows.map((row) => columns.map((_, i) => field(cellText(row[i]))))
+  if (options.header !== false) lines.unshift(columns.map((c) => field(c.header)))
+  return lines.map((cells) => cells.join('\t')).join('\n')
+}
+
+/** What a terminal shows of each id column: its first characters (pipes get the full id). */
+function withShortIds(columns: readonly Column[], rows: readonly (readonly Cell[])[]): Cell[][] {
+  return rows.map((row) => row.map((cell, i) => (columns[i]?.shortId && typeof cell === 'string' ? shortId(cell) : cell)))
 }
 
 export function cellText(value: Cell): string {
@@ -138,6 +186,8 @@ const RED = (text: string) => `\u001b[31m${text}\u001b[39m`
 export class Output {
   private spinnerTimer: NodeJS.Timeout | undefined
   private liveLine = false
+  /** stdout's reader went away (EPIPE); see watchReader */
+  private readerGone = false
 
   constructor(
     private readonly stdoutStream: Stream,
@@ -170,11 +220,7 @@ export class Output {
       return
     }
     if (this.terminal) {
-      const colour = this.colour(this.stdoutStream)
-      const rows = data.rows.map((row) =>
-        row.map((cell, i) => (data.columns[i]?.shortId && typeof cell === 'string' ? shortId(cell) : cell)),
-      )
-      const table = formatTable(data.columns, rows, { width: this.stdoutStream.columns || 80, header: colour ? BOLD : undefined })
+      const table = formatTable(data.columns, withShortIds(data.columns, data.rows), { width: this.width, header: this.headerStyle })
       this.print(table)
     } else {
       this.print(formatTsv(data.columns, data.rows))
@@ -182,8 +228,42 @@ export class Output {
     if (data.footer !== undefined) this.footer(data.footer)
   }
 
+  /**
+   * A table printed as its rows arrive (`--all`), keeping none of them: each call prints the rows it
+   * is given. On a terminal the header comes once, with column widths from the first rows
+   * (streamedWidths); in a pipe, tab-separated lines with the header once.
+   */
+  tableWriter(columns: readonly Column[]): (rows: readonly (readonly Cell[])[]) => void {
+    let widths: number[] | undefined
+    let started = false
+    return (rows) => {
+      if (rows.length === 0) return
+      if (!this.terminal) {
+        this.print(formatTsv(columns, rows, { header: !started }))
+        started = true
+        return
+      }
+      const shown = withShortIds(columns, rows)
+      const lines: string[] = []
+      if (widths === undefined) {
+        widths = streamedWidths(columns, shown, this.width)
+        lines.push(...tableHead(columns, widths, { header: this.headerStyle }))
+      }
+      lines.push(...tableRows(columns, widths, shown))
+      this.print(lines.join('\n'))
+    }
+  }
+
+  private get width(): number {
+    return this.stdoutStream.columns || 80
+  }
+
+  private get headerStyle(): ((text: string) => string) | undefined {
+    return this.colour(this.stdoutStream) ? BOLD : undefined
+  }
+
   /** Paging lines and similar: under the table on a terminal, on stderr in a pipe. */
-  private footer(text: string): void {
+  footer(text: string): void {
     if (this.terminal) this.print(`\n${this.colour(this.stdoutStream) ? DIM(text) : text}`)
     else this.message(text)
   }
@@ -195,7 +275,51 @@ export class Output {
 
   print(text: string): void {
     this.clearLiveLine()
+    if (this.readerGone) return
     this.stdoutStream.write(`${text}\n`)
+  }
+
+  /**
+   * Resolves once stdout has taken what was written (at once unless its buffer is full), so that a
+   * long listing waits for a slow reader instead of piling pages up in memory.
+   */
+  async drained(): Promise<void> {
+    const stream = this.stdoutStream as Stream & { writableNeedDrain?: boolean }
+    if (this.readerGone || stream.writableNeedDrain !== true) return
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        stream.off('drain', done)
+        stream.off('error', done)
+        stream.off('close', done)
+        resolve()
+      }
+      stream.once('drain', done)
+      stream.once('error', done)
+      stream.once('close', done)
+    })
+  }
+
+  /**
+   * Watches for the reader of stdout going away (`| head` exits: EPIPE). `onGone` runs once with the
+   * error; from then on writes to stdout are dropped, and the error never ends the process with a
+   * stack trace. Returns the function that stops watching (while the reader is still there).
+   */
+  watchReader(onGone: (error: NodeJS.ErrnoException) => void): () => void {
+    const onError = (error: NodeJS.ErrnoException) => {
+      if (this.readerGone) return
+      this.readerGone = true
+      onGone(error)
+    }
+    this.stdoutStream.on('error', onError)
+    // Once gone, the listener stays: a later write must not raise an unhandled 'error'.
+    return () => {
+      if (!this.readerGone) this.stdoutStream.off('error', onError)
+    }
+  }
+
+  /** Clears a progress line or spinner left on the terminal (before exiting on a signal). */
+  endProgress(): void {
+    this.clearLiveLine()
   }
 
   message(text: string): void {

@@ -35,7 +35,8 @@ function probabilityText(value: unknown): string {
   return typeof value === 'number' ? value.toFixed(2) : '-'
 }
 
-const PROFILE_COLUMNS: Column[] = [
+/** The columns of a profiles table (list, search). */
+export const PROFILE_TABLE_COLUMNS: readonly Column[] = [
   { header: 'ID', shortId: true, min: 8 },
   { header: 'NAME', max: 40, min: 8 },
   { header: 'GENDER' },
@@ -46,8 +47,12 @@ const PROFILE_COLUMNS: Column[] = [
   { header: 'P(C)', align: 'right' },
 ]
 
-export function profileTable(list: ListEnvelope): TableData {
-  const rows = list.data.map((p) => [
+/** What a profiles table says instead of an empty table. */
+export const NO_PROFILES = 'No profiles match.'
+
+/** Profiles as the cells of PROFILE_TABLE_COLUMNS. */
+export function profileRows(profiles: readonly Json[]): Cell[][] {
+  return profiles.map((p) => [
     cell(p.id),
     cell(p.name),
     cell(p.gender),
@@ -57,9 +62,11 @@ export function profileTable(list: ListEnvelope): TableData {
     typeof p.country_name === 'string' ? `${p.country_name} (${cellText(cell(p.country_id))})` : cell(p.country_id),
     probabilityText(p.country_probability),
   ])
-  return { columns: PROFILE_COLUMNS, rows, footer: pageFooter(list.page, list.totalPages, list.total), empty: 'No profiles match.' }
 }
 
+export function profileTable(list: ListEnvelope): TableData {
+  return { columns: PROFILE_TABLE_COLUMNS, rows: profileRows(list.data), footer: pageFooter(list.page, list.totalPages, list.total), empty: NO_PROFILES }
+}
 
 /** One profile as aligned "field  value" lines. */
 export function profileDetails(profile: Json): string {

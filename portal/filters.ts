@@ -57,6 +57,8 @@ export interface Paging {
   order?: SortOrder
   page: number
   limit: number
+  /** keyset paging: the API's cursor to this page (from the previous page's Next link) */
+  cursor?: string
 }
 
 export interface ParsedQuery {
@@ -84,11 +86,12 @@ export const FIELD_MESSAGES: Record<string, FieldMessage> = {
   order: 'Order must be ascending or descending.',
   page: `Pages are numbered from 1 to ${MAX_PAGE.toLocaleString('en-GB')}.`,
   limit: `Page size must be from 1 to ${MAX_LIMIT}.`,
+  cursor: 'This link to the next page is damaged.',
   q: (keyword) => (keyword === 'pattern' ? 'A search is plain text: remove the control characters.' : `A search can be at most ${MAX_QUERY_LENGTH} characters.`),
 }
 
 /** Parameter names whose values the portal reads (everything else in a URL is left alone). */
-const KNOWN_KEYS: ReadonlySet<string> = new Set([...FILTER_PARAMS, 'sort_by', 'order', 'page', 'limit', 'q'])
+const KNOWN_KEYS: ReadonlySet<string> = new Set([...FILTER_PARAMS, 'sort_by', 'order', 'page', 'limit', 'cursor', 'q'])
 
 interface QueryProblems {
   /** field → message found before schema validation (repeated or over-long values) */
@@ -142,7 +145,8 @@ export async function profileQueryHook(request: FastifyRequest, reply: FastifyRe
     }
     if (typeof raw !== 'string') continue
     const value = key === 'q' ? raw : raw.trim()
-    if (key !== 'q' && value.length > MAX_VALUE_LENGTH) {
+    // q and the opaque cursor have their own limits in the contract's schema
+    if (key !== 'q' && key !== 'cursor' && value.length > MAX_VALUE_LENGTH) {
       found.errors[key] = 'That value is too long.'
       delete query[key]
       continue
@@ -186,6 +190,8 @@ export function parsedQuery(request: FastifyRequest): ParsedQuery {
   const order = valid('order')
   if (sortBy !== undefined) paging.sort_by = sortBy
   if (order !== undefined) paging.order = order
+  const cursor = valid('cursor')
+  if (cursor !== undefined) paging.cursor = cursor
   return { filter, paging, errors, values: problems.get(request)?.values ?? {} }
 }
 
@@ -204,6 +210,43 @@ export function filterParams(filter: ProfileFilter): Query {
   for (const key of FILTER_FIELDS) {
     const value = filter[key]
     if (value !== undefined) out[key] = Array.isArray(value) ? value.join(',') : value
+  }
+  return out
+}
+
+/**
+ * What the API is asked for one page: by its number, or after the cursor the previous page's Next
+ * link carried (the cursor names its page itself).
+ */
+export function pageParams(paging: Paging): Query {
+  return paging.cursor === undefined ? { page: paging.page, limit: paging.limit } : { cursor: paging.cursor, limit: paging.limit }
+}
+
+/** A cursor the portal itself found wrong (too long, control characters), as a page problem. */
+export function takeCursorError(parsed: ParsedQuery): string | undefined {
+  const message = parsed.errors.cursor
+  delete parsed.errors.cursor
+  return message
+}
+
+export interface EitherOrOption {
+  /** the list as the contract writes it, e.g. "GH,NG" */
+  value: string
+  /** "Ghana or Nigeria" */
+  label: string
+}
+
+/**
+ * The form's selects hold one value each; a filter that is an either-or list (from the facets or a
+ * search) gets an extra, selected option carrying the whole list, so "Apply filters" keeps it.
+ */
+export function eitherOrOptions(filter: ProfileFilter): Partial<Record<'gender' | 'age_group' | 'country_id', EitherOrOption>> {
+  const out: Partial<Record<'gender' | 'age_group' | 'country_id', EitherOrOption>> = {}
+  for (const field of ['gender', 'age_group', 'country_id'] as const) {
+    const value = filter[field]
+    if (!Array.isArray(value)) continue
+    const names = value.map((v) => (field === 'country_id' ? (countryNameOf(v) ?? v) : capitalise(v)))
+    out[field] = { value: value.join(','), label: `${names.slice(0, -1).join(', ')} or ${names.at(-1) ?? ''}` }
   }
   return out
 }

@@ -38,6 +38,11 @@ export function countryLabel(id: string, name?: string): string {
   return `${name || countryNameOf(id) || id} (${id})`
 }
 
+/** A message (the API's, say) as a sentence: with a full stop unless it ends in one. */
+export function sentence(message: string): string {
+  return /[.!?]$/.test(message) ? message : `${message}.`
+}
+
 export function capitalise(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1)
 }
@@ -80,11 +85,15 @@ export function deviceLabel(userAgent: string | null | undefined): string {
   return ua.length > 60 ? `${ua.slice(0, 59)}…` : ua
 }
 
-/** A path with a query string built from the defined, non-empty values. */
+/**
+ * A path with a query string built from the defined, non-empty values. Commas stay commas (they
+ * mean the same in a query string): an either-or list reads as the contract writes it,
+ * `country_id=GH,NG`, in the address bar and in shared links.
+ */
 export function href(path: string, params: Record<string, string | number | undefined | null>): string {
   const qs = new URLSearchParams()
   for (const [key, value] of Object.entries(params)) if (value !== undefined && value !== null && value !== '') qs.append(key, String(value))
-  const text = qs.toString()
+  const text = qs.toString().replaceAll('%2C', ',')
   return text === '' ? path : `${path}?${text}`
 }
 

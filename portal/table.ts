@@ -39,14 +39,26 @@ const COLUMNS: { key: string; label: string; numeric: boolean; sortable?: SortCo
   { key: 'created_at', label: 'Added', numeric: false, sortable: 'created_at' },
 ]
 
+/** The opaque cursor in the API's `links.next_cursor` (a relative URL), if there is one. */
+export function cursorOf(nextCursor: string | null | undefined): string | undefined {
+  if (typeof nextCursor !== 'string') return undefined
+  const at = nextCursor.indexOf('?')
+  return new URLSearchParams(at < 0 ? '' : nextCursor.slice(at + 1)).get('cursor') || undefined
+}
+
 /**
  * `base` holds the parameters every link keeps (the filters, or the search's q); sorting and paging
- * are added here, page and limit last.
+ * are added here, page and limit last. "Next ›" goes by the API's keyset cursor (contract §6) and
+ * also names the page it leads to, so "page x of y" stays right; Previous and the numbered pages go
+ * by number.
  */
 export function tableModel(path: string, base: Query, paging: Paging, envelope: ListEnvelope): TableModel {
   const limitParam = envelope.limit !== DEFAULT_LIMIT ? envelope.limit : undefined
   const sorted = { sort_by: paging.sort_by, order: paging.order }
   const pageHref = (page: number) => href(path, { ...base, ...sorted, page: page > 1 ? page : undefined, limit: limitParam })
+  const cursor = cursorOf(envelope.links.next_cursor)
+  const nextHref = (page: number) =>
+    cursor === undefined ? pageHref(page) : href(path, { ...base, ...sorted, page, cursor, limit: limitParam })
   const columns = COLUMNS.map((c) => {
     const column: TableColumn = { key: c.key, label: c.label, numeric: c.numeric }
     if (c.sortable) {
@@ -73,8 +85,22 @@ export function tableModel(path: string, base: Query, paging: Paging, envelope: 
     countText,
     pages: pageWindow(Math.min(page, Math.max(totalPages, 1)), totalPages).map((n) => (n === null ? null : { number: n, href: pageHref(n), current: n === page })),
     prevHref: page > 1 && totalPages > 0 ? pageHref(Math.min(page - 1, totalPages)) : null,
-    nextHref: page < totalPages ? pageHref(page + 1) : null,
+    nextHref: page < totalPages ? nextHref(page + 1) : null,
     lastHref: totalPages > 0 ? pageHref(totalPages) : null,
     beyondEnd: total > 0 && data.length === 0,
   }
+}
+
+export interface CursorProblem {
+  /** the portal's or the API's reason */
+  message: string
+  /** the same page by its number */
+  pageHref: string
+  page: number
+}
+
+/** A Next link whose cursor was refused (damaged, or from another query): the page by number instead. */
+export function cursorProblemModel(path: string, base: Query, paging: Paging, message: string): CursorProblem {
+  const limit = paging.limit !== DEFAULT_LIMIT ? paging.limit : undefined
+  return { message, page: paging.page, pageHref: href(path, { ...base, sort_by: paging.sort_by, order: paging.order, page: paging.page > 1 ? paging.page : undefined, limit }) }
 }

@@ -15,6 +15,7 @@ import { exportCommand } from './profile-export.ts'
 import { savedName } from './saved-name.ts'
 import { importCommand } from './profile-import.ts'
 import {
+  checkPagingChoice,
   filterQuery,
   pagingQuery,
   printJson,
@@ -59,6 +60,13 @@ export async function showPage(ctx: CliContext, path: string, query: Record<stri
   ctx.out.table(profileTable(list))
 }
 
+/** One page (showPage), or with `--all` every page as it arrives (profile-walk.ts). */
+export async function showProfiles(ctx: CliContext, path: string, query: Record<string, string | number | undefined>, options: PagingOptions & JsonFlag) {
+  if (options.all !== true) return showPage(ctx, path, query, options.json === true)
+  const { page: _page, ...rest } = query
+  await (await import('./profile-walk.ts')).walkAllPages(ctx, path, rest, options.json === true)
+}
+
 function listCommand(ctx: CliContext): Command {
   const command = withJson(withPaging(withFilters(new Command('list').description('list profiles, filtered, sorted and paginated'))))
   command.option('--saved <name>', 'run one of your saved searches (insighta saved list); paging and sorting flags still apply', savedName)
@@ -68,9 +76,12 @@ function listCommand(ctx: CliContext): Command {
     'insighta profiles list --age-group adult --sort-by age --order desc --page 2 --limit 20',
     'insighta profiles list --min-gender-probability 0.8 --json',
     'insighta profiles list --saved "lagos women"',
+    'insighta profiles list --all --country NG > nigeria.tsv',
+    'insighta profiles list --all --json --sort-by age | jq -r .name',
   ]).action(async (options: FilterOptions & PagingOptions & JsonFlag & { saved?: string }) => {
+    checkPagingChoice(options)
     if (options.saved !== undefined) return (await import('./saved.ts')).runSaved(ctx, options.saved, options, options.json === true)
-    await showPage(ctx, '/api/profiles', { ...filterQuery(options), ...pagingQuery(options) }, options.json === true)
+    await showProfiles(ctx, '/api/profiles', { ...filterQuery(options), ...pagingQuery(options) }, options)
   })
 }
 
@@ -79,12 +90,14 @@ function searchCommand(ctx: CliContext): Command {
   return withExamples(command.argument('<query>', `e.g. "${SEARCH_EXAMPLES[0]}" (at most ${MAX_QUERY_LENGTH} characters)`, searchQuery), [
     ...SEARCH_EXAMPLES.slice(0, 3).map((example) => `insighta profiles search "${example}"`),
     'insighta profiles search "seniors from angola" --page 2 --json',
+    'insighta profiles search "young males" --all | wc -l',
   ]).action(async (query: string, options: PagingOptions & JsonFlag) => {
+    checkPagingChoice(options)
     try {
-      await showPage(ctx, '/api/profiles/search', { q: query, ...pagingQuery(options) }, options.json === true)
+      await showProfiles(ctx, '/api/profiles/search', { q: query, ...pagingQuery(options) }, options)
     } catch (error) {
       // The API could not read the query (400 "Unable to interpret query", 422): show what it can read.
-      if (error instanceof CliError && error.exitCode === ExitCode.usage) throw new CliError(error.exitCode, `${error.message}\n${searchExamplesText(error.examples)}`)
+      if (error instanceof CliError && error.exitCode === ExitCode.usage && error.partial !== true) throw new CliError(error.exitCode, `${error.message}\n${searchExamplesText(error.examples)}`)
       throw error
     }
   })

@@ -5,7 +5,7 @@ import { isRecord } from '../credentials.ts'
 import { CliError, ExitCode, usageError } from '../errors.ts'
 import { sanitise, unexpectedResponse } from '../http.ts'
 import { dataArray, recordTable } from '../views.ts'
-import { showPage } from './profiles.ts'
+import { showProfiles } from './profiles.ts'
 import { savedName } from './saved-name.ts'
 import {
   filterQuery,
@@ -73,7 +73,7 @@ export async function runSaved(ctx: CliContext, name: string, options: FilterOpt
   const [path, search = ''] = saved.path.split('?', 2)
   const query: Record<string, string | number | undefined> = Object.fromEntries(new URLSearchParams(search))
   for (const [key, value] of Object.entries(pagingQuery(options))) if (value !== undefined) query[key] = value
-  await showPage(ctx, path, query, json)
+  await showProfiles(ctx, path, query, { ...options, json })
 }
 
 export function savedCommand(ctx: CliContext): Command {

@@ -1,5 +1,6 @@
 import type { Command } from 'commander'
 import type { CliContext } from '../context.ts'
+import { usageError } from '../errors.ts'
 import type { QueryValue } from '../http.ts'
 import {
   AGE_GROUPS,
@@ -39,6 +40,8 @@ export interface FilterOptions {
 }
 
 export interface PagingOptions {
+  /** every page, following the API's cursor (list and search) */
+  all?: boolean
   page?: number
   limit?: number
   sortBy?: string
@@ -65,7 +68,15 @@ export function withSorting(command: Command): Command {
 export function withPaging(command: Command): Command {
   return withSorting(command)
     .option('--page <n>', 'page number, from 1', integerIn(1, MAX_PAGE, '--page'))
-    .option('--limit <n>', `rows per page, 1–${MAX_LIMIT}`, integerIn(1, MAX_LIMIT, '--limit'))
+    .option('--limit <n>', `rows per page, 1–${MAX_LIMIT} (with --all: ${MAX_LIMIT})`, integerIn(1, MAX_LIMIT, '--limit'))
+    .option('--all', 'every page, printed as it arrives (--limit is the page size; with --json: one profile per line)')
+}
+
+/** `--all` starts at the first page and walks to the last: a page number makes no sense with it. */
+export function checkPagingChoice(options: PagingOptions): void {
+  if (options.all === true && options.page !== undefined) {
+    throw usageError('--all prints every page from the first one: leave out --page (--limit sets the page size).')
+  }
 }
 
 /** The contract's query parameter names (§3). */

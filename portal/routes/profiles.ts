@@ -10,26 +10,29 @@ import { CsvFormulaNeutraliser } from '../csv-neutralise.ts'
 import { notFound, PageError } from '../errors.ts'
 import {
   COUNTRY_OPTIONS,
+  eitherOrOptions,
   filterParams,
   hasErrors,
   hasFilters,
   invertedAgeRange,
   PAGE_SIZES,
+  pageParams,
   parsedQuery,
   profileQueryHook,
   ProfilesQuerySchema,
   sortParams,
+  takeCursorError,
   type ParsedQuery,
 } from '../filters.ts'
 import { CsrfField, failedIn, formErrors, REQUIRED_TEXT_PATTERN } from '../forms.ts'
-import { href } from '../format.ts'
-import { facetPanel, PORTAL_FACETS } from '../facets.ts'
+import { href, sentence } from '../format.ts'
+import { facetPanel, ownFieldCounts, PORTAL_FACETS, withOwnFieldCounts } from '../facets.ts'
 import { queryToSave } from '../saved.ts'
-import { tableModel } from '../table.ts'
+import { cursorProblemModel, tableModel } from '../table.ts'
 
 /** What every filter form needs to render. */
 export function filterFormModel(parsed: ParsedQuery) {
-  return { values: parsed.values, errors: parsed.errors, countries: COUNTRY_OPTIONS, ageGroups: AGE_GROUPS, pageSizes: PAGE_SIZES }
+  return { values: parsed.values, errors: parsed.errors, countries: COUNTRY_OPTIONS, ageGroups: AGE_GROUPS, pageSizes: PAGE_SIZES, lists: eitherOrOptions(parsed.filter) }
 }
 
 const ProfileParamsSchema = Type.Object({ id: Type.String({ pattern: UUID_PATTERN }) })
@@ -57,13 +60,25 @@ const profileRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get('/profiles', listRoute, async (request, reply) => {
     const parsed = parsedQuery(request)
+    const badCursor = takeCursorError(parsed)
     const form = filterFormModel(parsed)
     const title = 'Profiles — Insighta Labs+'
-    if (hasErrors(parsed)) return reply.renderPage('profiles', { title, form, table: null, exportHref: null, filtered: true }, 422)
-    const envelope = await request.callApi((api, ctx) =>
-      api.listProfiles({ ...filterParams(parsed.filter), ...sortParams(parsed.paging), page: parsed.paging.page, limit: parsed.paging.limit, facets: PORTAL_FACETS }, ctx),
-    )
     const base = filterParams(parsed.filter)
+    if (hasErrors(parsed)) return reply.renderPage('profiles', { title, form, table: null, exportHref: null, filtered: true }, 422)
+    // A Next link whose cursor the portal or the API refuses: say so, and offer that page by number.
+    const cursorProblem = (message: string) =>
+      reply.renderPage('profiles', { title, form, table: null, exportHref: null, filtered: true, cursorProblem: cursorProblemModel('/profiles', base, parsed.paging, message) }, 422)
+    if (badCursor !== undefined) return cursorProblem(badCursor)
+    let envelope, ownCounts
+    try {
+      ;[envelope, ownCounts] = await Promise.all([
+        request.callApi((api, ctx) => api.listProfiles({ ...base, ...sortParams(parsed.paging), ...pageParams(parsed.paging), facets: PORTAL_FACETS }, ctx)),
+        ownFieldCounts(request, parsed.filter),
+      ])
+    } catch (error) {
+      if (parsed.paging.cursor !== undefined && error instanceof ApiResponseError && error.status === 422) return cursorProblem(sentence(error.message))
+      throw error
+    }
     return reply.renderPage('profiles', {
       title,
       form,
@@ -75,7 +90,7 @@ const profileRoutes: FastifyPluginAsyncTypebox = async (app) => {
       swapHref: invertedAgeRange(parsed.filter)
         ? href('/profiles', { ...filterParams({ ...parsed.filter, min_age: parsed.filter.max_age, max_age: parsed.filter.min_age }) })
         : undefined,
-      facetGroups: facetPanel('/profiles', parsed.filter, parsed.paging, envelope.facets),
+      facetGroups: facetPanel('/profiles', parsed.filter, parsed.paging, withOwnFieldCounts(parsed.filter, envelope.facets, ownCounts)),
       saveQuery: hasFilters(parsed.filter) ? queryToSave({ ...base, ...sortParams(parsed.paging) }) : undefined,
       saveBack: request.url,
     })

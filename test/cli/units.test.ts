@@ -18,7 +18,7 @@ import { CLI_VERSION } from '../../cli/version.ts'
 import { MAX_QUERY_LENGTH } from '../../contract/query-limits.ts'
 import { SEARCH_EXAMPLES } from '../../contract/search-examples.ts'
 import type { Credentials } from '../../cli/credentials.ts'
-import { formatBytes, formatTable, formatTsv, Output, pageFooter } from '../../cli/output.ts'
+import { formatBytes, formatTable, formatTsv, Output, pageFooter, streamedWidths } from '../../cli/output.ts'
 import { needsRefresh, sessionEndedMessage } from '../../cli/session.ts'
 import { countryCode, integerIn, oneOf, probability, uuid } from '../../cli/validate.ts'
 import { profileTable, recordTable, statsReport } from '../../cli/views.ts'
@@ -327,4 +327,32 @@ t.test('the package: version constant, bin, engines, and only its own few depend
   t.equal(pkg.engines.node, '>=20')
   t.same(Object.keys(pkg.dependencies), ['commander'], 'Commander is the one runtime dependency')
   t.same(pkg.files, ['dist', '!dist/.sources-mtime'])
+})
+
+t.test('streamedWidths: sized by the first rows, fitted to the terminal, then room given to columns with a max', async (t) => {
+  const columns = [{ header: 'ID', min: 8 }, { header: 'NAME', max: 20, min: 4 }, { header: 'AGE', align: 'right' as const }]
+  t.same(streamedWidths(columns, [['0190a4b2', 'Ada', 36]], 80), [8, 20, 3], 'a wide terminal: NAME may grow to its max')
+  t.same(streamedWidths(columns, [['0190a4b2', 'Ada', 36]], 24), [8, 9, 3], 'a narrow one: only what fits (8 + 2 + 9 + 2 + 3)')
+  t.same(streamedWidths(columns, [['0190a4b2', 'x'.repeat(50), 36]], 30), [8, 15, 3], 'long first rows are cut to fit')
+})
+
+t.test('Output.tableWriter: one header, later rows in the same widths; a pipe gets TSV with the header once', async (t) => {
+  const capture = (isTTY: boolean, columns?: number) => {
+    const written: string[] = []
+    const stream = Object.assign(new Writable({ write: (c: Buffer, _e, cb) => (written.push(c.toString()), cb()) }), { isTTY, columns })
+    return { stream, text: () => written.join('') }
+  }
+  const columns = [{ header: 'ID', shortId: true, min: 8 }, { header: 'NAME', max: 6 }]
+  const id = '0190a4b2-7c1e-7d3a-9f00-1234567890ab'
+  const tty = capture(true, 40)
+  const write = new Output(tty.stream, capture(true).stream, 'never').tableWriter(columns)
+  write([[id, 'Ada']])
+  write([])
+  write([[id, 'Grace Hopper']])
+  t.equal(tty.text(), 'ID        NAME\n--------  ------\n0190a4b2  Ada\n0190a4b2  Grace…\n')
+  const pipe = capture(false)
+  const writeTsv = new Output(pipe.stream, capture(false).stream).tableWriter(columns)
+  writeTsv([[id, 'Ada']])
+  writeTsv([[id, 'Grace Hopper']])
+  t.equal(pipe.text(), `ID\tNAME\n${id}\tAda\n${id}\tGrace Hopper\n`)
 })

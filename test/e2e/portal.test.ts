@@ -96,6 +96,25 @@ t.test('dashboard, filters, sort, pagination, page size', async (t) => {
   await shot('04-profiles', { doc: true })
 })
 
+t.test('facets toggle values in the either-or list; Next goes by the API cursor', async (t) => {
+  await page.goto(`${PORTAL}/profiles?country_id=NG&page=2`)
+  const countries = page.locator('section.facet[aria-labelledby="facet-country_id"]')
+  await countries.getByRole('link', { name: /^Ghana/ }).click()
+  await page.waitForURL(/country_id=GH,NG$/)
+  t.equal(new URL(page.url()).search, '?country_id=GH,NG', 'either country, canonical, page 1 again')
+  t.equal(await countries.locator('a[aria-current="true"]').count(), 2, 'both selected')
+  t.equal(await countries.locator('a[aria-current="true"] .facet__check').count(), 2, 'each with a checkmark')
+  await page.getByRole('link', { name: 'Next ›' }).click()
+  await page.waitForURL(/page=2&cursor=/)
+  t.match(await page.locator('#result-count').textContent(), /^Showing 11–20 of /)
+  await countries.getByRole('link', { name: /^Nigeria .*selected/ }).click()
+  await page.waitForURL(/country_id=GH$/)
+  t.equal(new URL(page.url()).search, '?country_id=GH', 'Nigeria removed; cursor and page dropped')
+  await countries.getByRole('link', { name: /^Ghana .*selected/ }).click()
+  await page.waitForURL(`${PORTAL}/profiles`)
+  t.match(await page.locator('#result-count').textContent(), /of 2,026 profiles/, 'the last value removed: no country filter')
+})
+
 t.test('export these as CSV: the download streams through the portal', async (t) => {
   await page.goto(`${PORTAL}/profiles?country_id=KE&gender=male`)
   const total = Number(/of ([\d,]+) profiles/.exec((await page.locator('#result-count').textContent()) ?? '')?.[1].replace(/,/g, ''))

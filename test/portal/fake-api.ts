@@ -33,6 +33,8 @@ export interface FakeApi {
   calls: string[]
   /** the last request's full URL per path */
   lastUrls: Map<string, string>
+  /** every request's full URL, in order */
+  urls: string[]
   /** the last request's headers per path */
   lastHeaders: Map<string, Record<string, string | string[] | undefined>>
   /** access tokens → grant; delete one to make the API refuse it */
@@ -126,6 +128,7 @@ export async function startFakeApi(): Promise<FakeApi> {
     users,
     calls: [],
     lastUrls: new Map(),
+    urls: [],
     lastHeaders: new Map(),
     accessTokens: new Map(),
     refreshTokens: new Map(),
@@ -161,6 +164,7 @@ export async function startFakeApi(): Promise<FakeApi> {
     fake.calls.push(`${request.method} ${path}`)
     fake.lastHeaders.set(path, { ...request.headers })
     fake.lastUrls.set(path, request.url)
+    fake.urls.push(request.url)
   })
 
   const fail = (reply: FastifyReply, status: number, message: string) => reply.code(status).send({ status: 'error', message })

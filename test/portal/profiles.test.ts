@@ -130,7 +130,7 @@ t.test('pagination keeps filters, sort and page size; page links and counts are 
   t.equal(res.statusCode, 200)
   t.match(res.body, /Showing 41–60 of 1,038 profiles/)
   t.match(res.body, /href="\/profiles\?gender=female&amp;sort_by=age&amp;order=desc&amp;page=2&amp;limit=20" rel="prev"/)
-  t.match(res.body, /href="\/profiles\?gender=female&amp;sort_by=age&amp;order=desc&amp;page=4&amp;limit=20" rel="next"/)
+  t.match(res.body, /href="\/profiles\?gender=female&amp;sort_by=age&amp;order=desc&amp;page=4&amp;cursor=[\w-]+\.[\w-]+&amp;limit=20" rel="next"/, 'Next by the API’s cursor')
   t.match(res.body, /aria-current="page"><span class="visually-hidden">Page <\/span>3</)
   t.match(res.body, /page=52&amp;limit=20"><span class="visually-hidden">Page <\/span>52</, 'last page link')
   const first = await portal.get('/profiles?gender=female', analyst)

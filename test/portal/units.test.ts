@@ -4,7 +4,9 @@
  */
 import t from 'tap'
 import { barChart, dashboardCharts, histogramChart, niceMax } from '../../portal/charts.ts'
-import { ariaSort, filterChips, nextOrder, pageWindow, withoutEmptyParams, withoutField } from '../../portal/filters.ts'
+import { ariaSort, eitherOrOptions, filterChips, nextOrder, pageParams, pageWindow, withoutEmptyParams, withoutField } from '../../portal/filters.ts'
+import { ownFieldQueries, toggled, withOwnFieldCounts } from '../../portal/facets.ts'
+import { cursorOf } from '../../portal/table.ts'
 import { deviceLabel, formatDateTime, formatProbability, formatShare, href, safeImageUrl } from '../../portal/format.ts'
 import { unverifiedClaims } from '../../portal/jwt.ts'
 import { navModel } from '../../portal/nav.ts'
@@ -159,4 +161,41 @@ t.test('the nav model: role-dependent links and the current page', async (t) => 
   t.same(navModel({ ...analyst, role: 'admin' }, '/').links.map((l) => l.label), ['Dashboard', 'Profiles', 'Search', 'Saved', 'Import', 'Users', 'Account'])
   t.same(navModel(analyst, '/').links.filter((l) => l.current).map((l) => l.href), ['/'], 'the dashboard only on itself')
   t.same(navModel(analyst, '/searches').links.filter((l) => l.current), [], 'a prefix is not a parent')
+})
+
+t.test('facets: a value toggles within the either-or list, canonically', async (t) => {
+  t.same(toggled({ country_id: 'NG' }, 'country_id', 'GH'), { country_id: ['GH', 'NG'] }, 'added, alphabetical')
+  t.same(toggled({ country_id: ['GH', 'NG'] }, 'country_id', 'NG'), { country_id: 'GH' }, 'removed; one value alone is a plain value')
+  t.same(toggled({ country_id: 'GH', min_age: 20 }, 'country_id', 'GH'), { min_age: 20 }, 'the last one removed: no filter')
+  t.same(toggled({ age_group: 'senior' }, 'age_group', 'child'), { age_group: ['child', 'senior'] }, 'age groups in their declared order')
+  t.same(toggled({ gender: 'male' }, 'gender', 'female'), {}, 'every gender is no gender filter')
+  t.same(toggled({}, 'gender', 'female'), { gender: 'female' })
+  t.same(
+    ownFieldQueries({ gender: 'male', country_id: ['GH', 'NG'], min_age: 30 }).map((q) => [q.field, q.query]),
+    [
+      ['gender', { country_id: 'GH,NG', min_age: 30, limit: 1, facets: 'gender' }],
+      ['country_id', { gender: 'male', min_age: 30, limit: 1, facets: 'country_id' }],
+    ],
+    'each selected field counted without itself',
+  )
+  t.same(
+    withOwnFieldCounts(
+      { country_id: ['GH', 'ZW'] },
+      { gender: [{ value: 'male', count: 3 }], country_id: [{ value: 'GH', label: 'Ghana', count: 2 }, { value: 'ZW', label: 'Zimbabwe', count: 1 }] },
+      { country_id: [{ value: 'NG', label: 'Nigeria', count: 9 }, { value: 'GH', label: 'Ghana', count: 2 }] },
+    ),
+    { gender: [{ value: 'male', count: 3 }], country_id: [{ value: 'NG', label: 'Nigeria', count: 9 }, { value: 'GH', label: 'Ghana', count: 2 }, { value: 'ZW', label: 'Zimbabwe', count: 1 }] },
+    'a selected value beyond the top countries is kept',
+  )
+  t.same(eitherOrOptions({ country_id: ['GH', 'KE', 'NG'], gender: 'male' }), { country_id: { value: 'GH,KE,NG', label: 'Ghana, Kenya or Nigeria' } })
+  t.equal(href('/profiles', { country_id: 'GH,NG', q: 'a, b' }), '/profiles?country_id=GH,NG&q=a,+b', 'commas stay commas')
+})
+
+t.test('keyset paging: the cursor of a next_cursor link; a page by number or by cursor', async (t) => {
+  t.equal(cursorOf('/api/profiles?country_id=NG&cursor=abc.def&limit=5'), 'abc.def')
+  t.equal(cursorOf(null), undefined)
+  t.equal(cursorOf(undefined), undefined)
+  t.equal(cursorOf('/api/profiles?limit=5'), undefined)
+  t.same(pageParams({ page: 3, limit: 20 }), { page: 3, limit: 20 })
+  t.same(pageParams({ page: 3, limit: 20, cursor: 'abc.def' }), { cursor: 'abc.def', limit: 20 }, 'the cursor names its page')
 })
