@@ -152,7 +152,7 @@ export default fp(async function errors(app: FastifyInstance, options: ErrorsOpt
     if (isDatabaseUnavailable(error)) {
       request.log.error({ err: { message: error.message, code: fe.code } }, 'database unavailable')
       reply.header('retry-after', '5')
-      return send(reply, 503, 'Service temporarily unavailable: the database cannot be reached', {
+      return send(reply, 503, 'database unavailable', {
         request_id: request.id,
       })
     }

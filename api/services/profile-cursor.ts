@@ -1,7 +1,7 @@
 /**
  * Keyset paging (contract §6): an opaque `cursor` that carries where the previous page ended — the
  * sort key and id of its last row — with the page number it leads to, bound to the query it came
- * from (filter and sort) and signed, so a forged, altered or foreign cursor is refused (422) instead
+ * from (filter, sort and page size) and signed, so a forged, altered or foreign cursor is refused (422) instead
  * of silently paging something else. Signed with a key derived from JWT_SECRET, so every API
  * instance reads the cursors of the others.
  */
@@ -20,7 +20,7 @@ export interface CursorPosition {
 
 interface CursorBody extends CursorPosition {
   v: 1
-  /** the canonical filter and sort the cursor belongs to */
+  /** the canonical filter, sort and page size the cursor belongs to */
   q: string
 }
 
@@ -38,6 +38,14 @@ function sortKeyOf(row: ProfileJson, column: SortColumn): string | number | null
   }
 }
 
+/**
+ * What a cursor is bound to. The page size is part of it: the page number a cursor carries is only
+ * right for the size it was made with (the links always repeat `limit`).
+ */
+function boundTo(queryKey: string, sort: ProfileSort, limit: number): string {
+  return `${queryKey}|${sort.column}|${sort.direction}|${limit}`
+}
+
 export class CursorCodec {
   private readonly key: Buffer
 
@@ -50,14 +58,14 @@ export class CursorCodec {
   }
 
   /** A cursor to the page after the one that ended with `last`. */
-  encode(queryKey: string, sort: ProfileSort, page: number, last: ProfileJson): string {
-    const body: CursorBody = { v: 1, q: `${queryKey}|${sort.column}|${sort.direction}`, page, key: sortKeyOf(last, sort.column), id: last.id }
+  encode(queryKey: string, sort: ProfileSort, limit: number, page: number, last: ProfileJson): string {
+    const body: CursorBody = { v: 1, q: boundTo(queryKey, sort, limit), page, key: sortKeyOf(last, sort.column), id: last.id }
     const payload = Buffer.from(JSON.stringify(body)).toString('base64url')
     return `${payload}.${this.sign(payload).toString('base64url')}`
   }
 
   /** The position a cursor names, or undefined when it is forged, damaged or from another query. */
-  decode(cursor: string, queryKey: string, sort: ProfileSort): CursorPosition | undefined {
+  decode(cursor: string, queryKey: string, sort: ProfileSort, limit: number): CursorPosition | undefined {
     if (cursor.length > MAX_CURSOR_LENGTH) return undefined
     const [payload, signature, ...rest] = cursor.split('.')
     if (!payload || !signature || rest.length > 0) return undefined
@@ -70,7 +78,7 @@ export class CursorCodec {
     } catch {
       return undefined
     }
-    if (body.v !== 1 || body.q !== `${queryKey}|${sort.column}|${sort.direction}`) return undefined
+    if (body.v !== 1 || body.q !== boundTo(queryKey, sort, limit)) return undefined
     if (typeof body.page !== 'number' || !Number.isInteger(body.page) || body.page < 2) return undefined
     if (typeof body.id !== 'string') return undefined
     const keyOk = sort.column === 'created_at' ? body.key === null : sort.column === 'name' ? typeof body.key === 'string' : typeof body.key === 'number'

@@ -69,8 +69,8 @@ export class ProfilesService {
   /** The page a cursor leads to; a forged, damaged or foreign cursor is a 422. */
   private async computePageAfter(filter: ProfileFilter, paging: Paging, cursor: string): Promise<PageResult> {
     const filterKey = canonicalFilterKey(filter)
-    const position = this.cursors.decode(cursor, filterKey, paging.sort)
-    if (!position) throw new ApiError(422, 'Invalid cursor: it belongs to another query or was altered')
+    const position = this.cursors.decode(cursor, filterKey, paging.sort, paging.limit)
+    if (!position) throw new ApiError(422, 'Invalid cursor: it belongs to another query or page size, or was altered')
     const where = whereOf(filter)
     const [total, rows] = await Promise.all([
       this.total(filterKey, where),
@@ -126,7 +126,7 @@ export class ProfilesService {
     const totalPages = Math.ceil(result.total / paging.limit)
     const page = result.page ?? paging.page
     const last = result.data[result.data.length - 1]
-    const nextCursor = last && page < totalPages ? this.cursors.encode(canonicalFilterKey(filter), paging.sort, page + 1, last) : undefined
+    const nextCursor = last && page < totalPages ? this.cursors.encode(canonicalFilterKey(filter), paging.sort, paging.limit, page + 1, last) : undefined
     const envelope: ListEnvelope = {
       status: 'success',
       page,

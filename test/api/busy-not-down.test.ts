@@ -1,7 +1,7 @@
 /**
  * Identical concurrent misses run one query (single flight), and "busy" is told apart from "down"
  * (issue 11 §4, contract §6): a pool whose connections stay taken answers 503 busy with Retry-After
- * and logs a warning; an unreachable database answers 503 "database cannot be reached".
+ * and logs a warning; an unreachable database answers 503 "database unavailable".
  */
 import { Writable } from 'node:stream'
 import type pg from 'pg'
@@ -132,7 +132,7 @@ t.test('every pooled connection taken: 503 busy with Retry-After, a warning in t
   t.equal((await app.inject({ method: 'GET', url: '/api/profiles?gender=female&min_age=40', headers })).statusCode, 200, 'fine once free')
 })
 
-t.test('an unreachable database is "cannot be reached", not busy', async (t) => {
+t.test('an unreachable database is "database unavailable", not busy', async (t) => {
   const target = new URL(db.url)
   const proxy = await startTcpProxy(target.hostname, Number(target.port))
   t.teardown(() => proxy.close())
@@ -148,7 +148,7 @@ t.test('an unreachable database is "cannot be reached", not busy', async (t) => 
   await proxy.cut()
   const down = await app.inject({ method: 'GET', url: '/api/profiles?gender=female&min_age=41', headers })
   t.equal(down.statusCode, 503)
-  t.match(down.json(), { status: 'error', message: /cannot be reached/ })
+  t.match(down.json(), { status: 'error', message: 'database unavailable' })
   t.notMatch(down.json().message, /busy/i)
   t.ok(log.lines.some((l) => l.msg === 'database unavailable'))
   t.notOk(log.lines.some((l) => typeof l.msg === 'string' && /database busy/.test(l.msg)))

@@ -87,6 +87,9 @@ t.test('forged, damaged and foreign cursors are refused', async (t) => {
     t.equal(res.json().status, 'error')
   }
   t.equal((await get(`/api/profiles?gender=female&cursor=${cursor}&limit=5`)).statusCode, 200, 'the genuine one works')
+  const otherSize = await get(`/api/profiles?gender=female&cursor=${cursor}&limit=7`)
+  t.equal(otherSize.statusCode, 422, 'with another page size its page number would be wrong: refused')
+  t.match(otherSize.json().message, /another query or page size/)
 })
 
 t.test('a cursor keeps its place across writes, even when its row is deleted', async (t) => {

@@ -176,14 +176,14 @@ t.test('an API refusal midway (422) ends with its message and exit 2, after the 
   const lines = result.stdout.trimEnd().split('\n')
   t.equal(lines[0], HEADER)
   t.same(lines.slice(1).map((l) => l.split('\t')[0]), expected.map((p) => p.id), 'the two pages before the failure')
-  t.equal(result.stderr, 'error: Invalid cursor: it belongs to another query or was altered.\n', "the contract's message, nothing else")
+  t.equal(result.stderr, 'error: Invalid cursor: it belongs to another query or page size, or was altered.\n', "the contract's message, nothing else")
 
   freshRequests()
   proxy.before = (n, request) => (n === 2 ? damagedCursor(request.url ?? '/') : undefined)
   const search = await cli(['profiles', 'search', 'females above 30', '--all', '--json', '--limit', '10'])
   expectExit(t, search, ExitCode.usage)
   t.equal(search.stdout.trimEnd().split('\n').length, 10, 'the first page as NDJSON')
-  t.equal(search.stderr, 'error: Invalid cursor: it belongs to another query or was altered.\n', 'no search examples for a failure midway')
+  t.equal(search.stderr, 'error: Invalid cursor: it belongs to another query or page size, or was altered.\n', 'no search examples for a failure midway')
 })
 
 t.test('a token revoked between pages: exit 3 with the API’s reason, after the rows already printed', async (t) => {
@@ -220,7 +220,7 @@ t.test('the database gone between pages: exit 7 with the API’s 503 message, af
   const result = await runCli(['profiles', 'list', '--all', '--limit', '6'], { home, env: { INSIGHTA_TOKEN: token, INSIGHTA_API_URL: front.url } })
   expectExit(t, result, ExitCode.server)
   t.equal(result.stdout.trimEnd().split('\n').length, 1 + 12, 'header and two pages')
-  t.match(result.stderr, /^error: Service temporarily unavailable: the database cannot be reached \(request id [\w-]+\)\.\n$/)
+  t.match(result.stderr, /^error: database unavailable \(request id [\w-]+\)\.\n$/)
 })
 
 /** What a terminal shows: each line as left after carriage returns, without escape sequences. */

@@ -95,7 +95,7 @@ t.test("a forged, altered or foreign cursor: the API's 422 on the page, and that
   for (const url of cases) {
     const res = await portal.get(url, analyst)
     t.equal(res.statusCode, 422, url)
-    t.match(res.body, /This “Next” link no longer works: Invalid cursor: it belongs to another query or was altered\./, "the API's reason")
+    t.match(res.body, /This “Next” link no longer works: Invalid cursor: it belongs to another query or page size, or was altered\./, "the API's reason")
     t.match(res.body, /<a href="\/profiles\?gender=(fe)?male(&amp;sort_by=name)?&amp;page=2&amp;limit=20">Open page 2 by its number<\/a>/, 'the page by number')
     t.notMatch(res.body, /class="data-table/, 'no table of something else')
     t.match(res.body, /<form method="get" action="\/profiles"/, 'the filters are still there')
@@ -106,7 +106,7 @@ t.test("a forged, altered or foreign cursor: the API's 422 on the page, and that
 
   const search = await portal.get(`/search?q=females+above+30&page=2&cursor=${cursor}&limit=20`, analyst)
   t.equal(search.statusCode, 422, 'a cursor of another query on Search')
-  t.match(search.body, /Invalid cursor: it belongs to another query or was altered\./)
+  t.match(search.body, /Invalid cursor: it belongs to another query or page size, or was altered\./)
   t.match(search.body, /href="\/search\?q=females\+above\+30&amp;page=2&amp;limit=20">Open page 2 by its number/)
 })
 
