@@ -241,11 +241,69 @@ function isUnfiltered(where: ProfileWhere): boolean {
 
 const GENERATION = sql<number>`(SELECT generation FROM profile_totals)`
 
+/** Bands of profile_probability_counts: edge j (1…100) is the double nearest j/100 (its migration). */
+const LAST_BAND = 100
+
+/**
+ * The band of a probability, as the database computes it (width_bucket over the edges): how many
+ * edges j/100 (j = 1…100) are at or below it. 0.29 is in band 29 (floor(0.29 * 100) is 28), 1 in
+ * band 100. Every edge is JavaScript's j / 100, which is the double Postgres reads for the literal.
+ */
+export function probabilityBand(p: number): number {
+  let band = Math.min(LAST_BAND, Math.max(0, Math.floor(p * 100)))
+  while (band > 0 && p < band / 100) band--
+  while (band < LAST_BAND && p >= (band + 1) / 100) band++
+  return band
+}
+
+interface BandQuery {
+  dimension: 'gender' | 'country'
+  column: 'gender_probability' | 'country_probability'
+  threshold: number
+  gender: ProfileWhere['gender']
+}
+
+/** A filter the bands answer: exactly one probability threshold, and nothing else but gender. */
+function bandQueryOf(where: ProfileWhere): BandQuery | undefined {
+  const { gender, min_gender_probability: genderP, min_country_probability: countryP } = where
+  for (const key in where) {
+    if (key !== 'gender' && key !== 'min_gender_probability' && key !== 'min_country_probability' && where[key as keyof ProfileWhere] !== undefined)
+      return undefined
+  }
+  if (genderP !== undefined && countryP === undefined && Number.isFinite(genderP))
+    return { dimension: 'gender', column: 'gender_probability', threshold: genderP, gender }
+  if (countryP !== undefined && genderP === undefined && Number.isFinite(countryP))
+    return { dimension: 'country', column: 'country_probability', threshold: countryP, gender }
+  return undefined
+}
+
+/**
+ * count(p >= t) from the maintained bands: with t in band k, every band above k, plus the rows of
+ * band k at or above t — none to count when t is band k's lower edge (0.8, 0.99, 1; 0 for band 0),
+ * else `t <= p < (k+1)/100`, a short range of the probability's index. Exact for any float.
+ */
+function bandTotal(db: Executor, q: BandQuery) {
+  const { threshold: t, gender } = q
+  const band = probabilityBand(t)
+  const onEdge = band === 0 ? t <= 0 : t === band / 100
+  let bands = db
+    .selectFrom('profile_probability_counts')
+    .select(sql<number>`coalesce(sum(n), 0)::int8`.as('n'))
+    .where('dimension', '=', q.dimension)
+    .where('band', onEdge ? '>=' : '>', band)
+  if (gender !== undefined) bands = typeof gender === 'string' ? bands.where('gender', '=', gender) : bands.where('gender', 'in', gender)
+  if (onEdge) return sql<number>`(${bands})`
+  let boundary = applyCountedWhere(db.selectFrom('profiles'), { gender }).select(sql<number>`count(*)`.as('n')).where(q.column, '>=', t)
+  if (band < LAST_BAND) boundary = boundary.where(q.column, '<', (band + 1) / 100)
+  return sql<number>`(${bands}) + (${boundary})`
+}
+
 /**
  * The exact number of profiles matching, with the write generation read in the same statement (so
  * the same snapshot): the pair may be cached until the generation moves. The unfiltered total is the
- * one-row rollup; filters on gender, age and country sum the maintained counts; probability filters
- * count the rows.
+ * one-row rollup; filters on gender, age and country sum the maintained counts; one probability
+ * threshold (with or without a gender) sums the maintained bands; other probability filters count
+ * the rows.
  */
 export async function countProfilesAt(db: Executor, where: ProfileWhere): Promise<{ total: number; generation: number }> {
   if (where.min_age !== undefined && where.max_age !== undefined && where.min_age > where.max_age) {
@@ -253,12 +311,15 @@ export async function countProfilesAt(db: Executor, where: ProfileWhere): Promis
     return { total: 0, generation: Number(row.generation) }
   }
   let row: { total: number; generation: number }
+  const bandQuery = bandQueryOf(where)
   if (isUnfiltered(where)) {
     row = await db.selectFrom('profile_totals').select(['total', 'generation']).executeTakeFirstOrThrow()
   } else if (usesOnlyCountedColumns(where)) {
     row = await countsQuery(db, where)
       .select([sql<number>`coalesce(sum(n), 0)::int8`.as('total'), GENERATION.as('generation')])
       .executeTakeFirstOrThrow()
+  } else if (bandQuery) {
+    row = await db.selectNoFrom([bandTotal(db, bandQuery).as('total'), GENERATION.as('generation')]).executeTakeFirstOrThrow()
   } else {
     row = await applyWhere(db.selectFrom('profiles'), where)
       .select([sql<number>`count(*)`.as('total'), GENERATION.as('generation')])
