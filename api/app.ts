@@ -12,7 +12,7 @@ import clientIp from './plugins/client-ip.ts'
 import emptyBody from './plugins/empty-body.ts'
 import errors from './plugins/errors.ts'
 import openapi from './plugins/openapi.ts'
-import requestLog, { createLoggers, genRequestId, quietLogController } from '../platform/request-log.ts'
+import requestLog, { createLoggers, genRequestId, lazyChildLoggerFactory, quietLogController } from '../platform/request-log.ts'
 import rateLimits from './plugins/rate-limit.ts'
 import versionHeader from './plugins/version-header.ts'
 import authRoutes from './routes/auth/index.ts'
@@ -76,6 +76,7 @@ export async function buildApiApp(deps: ApiDeps) {
     // the pino instance, typed as Fastify's base logger so the app keeps its usual instance type
     ...(loggers ? { loggerInstance: loggers.logger as FastifyBaseLogger } : { logger: deps.logger }),
     logController: quietLogController(),
+    childLoggerFactory: lazyChildLoggerFactory,
     genReqId: genRequestId,
     // a hop count is valid for proxy-addr even though Fastify's types only list the other forms
     trustProxy: config.trustProxy as boolean | string | string[],

@@ -30,6 +30,18 @@ export interface ProfileCountsTable {
   n: number
 }
 
+/**
+ * Maintained by triggers on profiles: how many profiles of a gender have their gender_probability
+ * (dimension 'gender') or country_probability ('country') in a band of width 0.01 (band k holds
+ * [k/100, (k+1)/100), band 100 exactly 1; migration 20261202T0900-profile-probability-bands).
+ */
+export interface ProfileProbabilityCountsTable {
+  dimension: 'gender' | 'country'
+  gender: string
+  band: number
+  n: number
+}
+
 /** The portal's server-side sessions (tokens encrypted at rest; see portal/plugins/session.ts). */
 export interface PortalSessionsTable {
   /** sha256 (hex) of the cookie value */
@@ -218,6 +230,7 @@ export interface Database {
   profiles: ProfilesTable
   profile_counts: ProfileCountsTable
   profile_totals: ProfileTotalsTable
+  profile_probability_counts: ProfileProbabilityCountsTable
   portal_sessions: PortalSessionsTable
   users: UsersTable
   sessions: SessionsTable

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
-import { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+import { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { pino, type DestinationStream, type Logger } from 'pino'
+import { pino, type Bindings, type ChildLoggerOptions, type DestinationStream, type Logger } from 'pino'
 import pretty from 'pino-pretty'
 
 /** Query parameters whose values are secrets or single-use credentials. */
@@ -36,6 +36,71 @@ export function genRequestId(req: { headers: Record<string, string | string[] | 
  */
 export function quietLogController(): LogController {
   return new LogController({ disableRequestLogging: true, requestIdLogLabel: 'reqId' })
+}
+
+type LogMethod = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace'
+type LogArgs = Parameters<Logger['info']>
+
+/**
+ * A request's logger that becomes a pino child (with the request id bound) only when a line is
+ * written at a level that prints, or a child or the level is asked for: most requests log nothing
+ * through it (their one access line has its own logger), and a pino child costs an allocation and
+ * a bindings serialisation per request.
+ */
+class LazyChildLogger {
+  private built: Logger | undefined
+
+  constructor(
+    private readonly parent: Logger,
+    private readonly bindings: Bindings,
+  ) {}
+
+  private get logger(): Logger {
+    return (this.built ??= this.parent.child(this.bindings))
+  }
+
+  get level(): string {
+    return (this.built ?? this.parent).level
+  }
+
+  set level(level: string) {
+    this.logger.level = level
+  }
+
+  isLevelEnabled(level: string): boolean {
+    return (this.built ?? this.parent).isLevelEnabled(level)
+  }
+
+  private write(method: LogMethod, args: LogArgs): void {
+    if ((this.built ?? this.parent).isLevelEnabled(method)) this.logger[method](...args)
+  }
+
+  fatal(...args: LogArgs) { this.write('fatal', args) }
+  error(...args: LogArgs) { this.write('error', args) }
+  warn(...args: LogArgs) { this.write('warn', args) }
+  info(...args: LogArgs) { this.write('info', args) }
+  debug(...args: LogArgs) { this.write('debug', args) }
+  trace(...args: LogArgs) { this.write('trace', args) }
+  silent() {}
+
+  child(bindings: Bindings, options?: ChildLoggerOptions): Logger {
+    return this.logger.child(bindings, options)
+  }
+}
+
+/**
+ * Fastify's `childLoggerFactory` for both apps: a lazy request logger (above). A route's own log
+ * level or serializers, or a logger that is not pino (`logger: false`), get Fastify's eager child.
+ */
+export function lazyChildLoggerFactory(
+  logger: FastifyBaseLogger,
+  bindings: Bindings,
+  options: ChildLoggerOptions,
+): FastifyBaseLogger {
+  const parent = logger as Logger
+  if (typeof parent.isLevelEnabled !== 'function' || options.level !== undefined || options.serializers !== undefined)
+    return logger.child(bindings, options)
+  return new LazyChildLogger(parent, bindings) as unknown as FastifyBaseLogger
 }
 
 export const LOG_FORMATS = ['json', 'pretty'] as const

@@ -8,7 +8,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Ajv } from 'ajv'
 import Fastify, { type FastifyBaseLogger, type FastifyServerOptions } from 'fastify'
 import { UUID_PATTERN } from '../contract/ids.ts'
-import requestLog, { createLoggers, genRequestId, quietLogController } from '../platform/request-log.ts'
+import requestLog, { createLoggers, genRequestId, lazyChildLoggerFactory, quietLogController } from '../platform/request-log.ts'
 import { deleteExpiredPortalSessions } from '../db/repositories/portal-sessions.ts'
 import type { Db } from '../db/index.ts'
 import { ApiClient } from './api-client.ts'
@@ -67,6 +67,7 @@ export async function buildPortalApp(deps: PortalDeps) {
     // the pino instance, typed as Fastify's base logger so the app keeps its usual instance type
     ...(loggers ? { loggerInstance: loggers.logger as FastifyBaseLogger } : { logger: deps.logger }),
     logController: quietLogController(),
+    childLoggerFactory: lazyChildLoggerFactory,
     genReqId: genRequestId,
     // a hop count is valid for proxy-addr even though Fastify's types only list the other forms
     trustProxy: config.trustProxy as boolean | string | string[],

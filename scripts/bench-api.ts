@@ -15,6 +15,7 @@ import autocannon from 'autocannon'
 import pg from 'pg'
 import { from as copyFrom } from 'pg-copy-streams'
 import { PROFILE_COLUMNS } from '../contract/profile.ts'
+import { probabilityBand } from '../db/repositories/profiles.ts'
 import { deleteImported, IMPORT_COLUMNS, upload, writeCsv } from './bench-import.ts'
 import { benchSeed } from './bench-seed.ts'
 import { BENCH_DATABASE_URL, benchApiEnv, ensureProfiles, machineLine, startChild } from './bench-support.ts'
@@ -58,10 +59,17 @@ interface HttpResult {
   bad: number
 }
 
-async function http(url: string, paths: string[], headers: Record<string, string>, seconds: number, nodePid: number, pgPids: () => Promise<number[]>): Promise<HttpResult> {
+/** The paths of a case: a fixed list walked in turn, or a new path for every request (`at(i)`). */
+type Paths = string[] | { at: (i: number) => string }
+
+async function http(url: string, paths: Paths, headers: Record<string, string>, seconds: number, nodePid: number, pgPids: () => Promise<number[]>): Promise<HttpResult> {
   const pgBefore = cpuOf(await pgPids())
   const nodeBefore = cpuMs(nodePid)
-  const r = await autocannon({ url, connections: CONNECTIONS, duration: seconds, requests: paths.map((p) => ({ method: 'GET', path: p, headers })) })
+  let sent = 0
+  const requests: autocannon.Request[] = Array.isArray(paths)
+    ? paths.map((p) => ({ method: 'GET', path: p, headers }))
+    : [{ method: 'GET', headers, setupRequest: (req) => ({ ...req, path: paths.at(sent++) }) }]
+  const r = await autocannon({ url, connections: CONNECTIONS, duration: seconds, requests })
   const nodeMs = cpuMs(nodePid) - nodeBefore
   const pgMs = sum(cpuOf(await pgPids(), pgBefore))
   const n = Math.max(1, r.requests.total)
@@ -133,6 +141,31 @@ const page = (where: string, order: string, params: number) =>
   `SELECT ${COLS} FROM profiles ${where} ORDER BY ${order} LIMIT 10 OFFSET $${params + 1}`
 const ROLLUP: Statement = { text: 'SELECT total FROM profile_totals', values: () => [] }
 
+/**
+ * A threshold never asked before on every request (so the API's totals cache never answers): a
+ * permutation of 450,000 distinct values in [0.5, 0.95), most of them inside a band, not on its edge.
+ */
+const variedThreshold = (i: number) => 0.5 + ((i * 7919) % 450_000) / 1_000_000
+
+/**
+ * The total of `gender_probability >= t` as the API computes it (countProfilesByBands; prepared here
+ * too): on a band's lower edge the bands from there up; inside band k the bands above k plus band k's
+ * rows at or above t, from the index. (The odd varied threshold that is an edge counts its whole
+ * band: the same total.)
+ */
+const edgeTotal = (t: number): Statement => ({
+  text: "SELECT (SELECT coalesce(sum(n), 0)::int8 FROM profile_probability_counts WHERE dimension = 'gender' AND band >= $1), (SELECT generation FROM profile_totals)",
+  values: () => [probabilityBand(t)],
+})
+const insideTotal = (threshold: (i: number) => number): Statement => ({
+  text: `SELECT (SELECT coalesce(sum(n), 0)::int8 FROM profile_probability_counts WHERE dimension = 'gender' AND band > $1)
+    + (SELECT count(*) FROM profiles WHERE gender_probability >= $2 AND gender_probability < $3), (SELECT generation FROM profile_totals)`,
+  values: (i) => {
+    const t = threshold(i)
+    return [probabilityBand(t), t, (probabilityBand(t) + 1) / 100]
+  },
+})
+
 export async function benchApi(options: { rows?: number; duration?: number } = {}) {
   const rows = options.rows ?? 1_000_000
   const seconds = options.duration ?? 10
@@ -154,7 +187,7 @@ export async function benchApi(options: { rows?: number; duration?: number } = {
     const deepPage = Math.min(50_000, lastPage)
     const apiPgPids = () => backendPids(pool, 'insighta')
 
-    const cases: { label: string; paths: string[]; sql: Statement[] }[] = [
+    const cases: { label: string; paths: Paths; sql: Statement[] }[] = [
       { label: 'get by id', paths: ids.map((id) => `/api/profiles/${id}`), sql: [{ text: `SELECT ${COLS} FROM profiles WHERE id = $1`, values: (i) => [ids[i % ids.length]] }] },
       { label: 'list, unfiltered, pages 1–100', paths: pages(100).map((p) => `/api/profiles?page=${p}`), sql: [{ text: page('', 'id DESC', 0), values: (i) => [(i % 100) * 10] }, ROLLUP] },
       {
@@ -184,10 +217,12 @@ export async function benchApi(options: { rows?: number; duration?: number } = {
       {
         label: 'probability only (≥ 0.8), pages 1–20',
         paths: pages(20).map((p) => `/api/profiles?min_gender_probability=0.8&page=${p}`),
-        sql: [
-          { text: page('WHERE gender_probability >= $1', 'id DESC', 1), values: (i) => [0.8, (i % 20) * 10] },
-          { text: 'SELECT count(*) FROM profiles WHERE gender_probability >= $1', values: () => [0.8] },
-        ],
+        sql: [{ text: page('WHERE gender_probability >= $1', 'id DESC', 1), values: (i) => [0.8, (i % 20) * 10] }, edgeTotal(0.8)],
+      },
+      {
+        label: 'probability only, varied thresholds (every total a first request)',
+        paths: { at: (i) => `/api/profiles?min_gender_probability=${variedThreshold(i)}` },
+        sql: [{ text: page('WHERE gender_probability >= $1', 'id DESC', 1), values: (i) => [variedThreshold(i), 0] }, insideTotal(variedThreshold)],
       },
       {
         label: 'NL "adult females above 30"',
@@ -207,9 +242,14 @@ export async function benchApi(options: { rows?: number; duration?: number } = {
 
     // Sanity: the totals the API serves are exact.
     for (const c of cases.slice(1, 4)) {
-      const body = (await (await fetch(`${api.url}${c.paths[0]}`, { headers })).json()) as { total: number }
+      const body = (await (await fetch(`${api.url}${(c.paths as string[])[0]}`, { headers })).json()) as { total: number }
       const sqlTotal = c.sql[1].text.includes('profile_totals') ? total : Number((await pool.query(c.sql[1].text, c.sql[1].values(0) as unknown[])).rows[0].sum)
       if (body.total !== sqlTotal) throw new Error(`${c.label}: total ${body.total} ≠ ${sqlTotal}`)
+    }
+    for (const threshold of [0.8, 0.805, 0.999999, 1, variedThreshold(1), variedThreshold(2)]) {
+      const body = (await (await fetch(`${api.url}/api/profiles?min_gender_probability=${threshold}`, { headers })).json()) as { total: number }
+      const counted = Number((await pool.query('SELECT count(*) AS n FROM profiles WHERE gender_probability >= $1', [threshold])).rows[0].n)
+      if (body.total !== counted) throw new Error(`min_gender_probability=${threshold}: total ${body.total} ≠ count(*) ${counted}`)
     }
 
     // Warm-up: JIT, pool connections, plans.
@@ -227,6 +267,10 @@ export async function benchApi(options: { rows?: number; duration?: number } = {
       ])
       console.log(`  ${table.at(-1)!.join(' | ')}`)
     }
+    // What a first request's total cost before the bands: count(*) of the varied thresholds, alone.
+    const counted = await sqlAlone([{ text: 'SELECT count(*) FROM profiles WHERE gender_probability >= $1', values: (i) => [variedThreshold(i)] }], Math.max(3, seconds / 2))
+    table.push(['(SQL only) count(*) of a varied threshold, the path before the bands', '–', '–', '–', '–', '–', '–', String(counted.qps), fmt(counted.p50), fmt(counted.p99), fmt(counted.pgMs, 3)])
+    console.log(`  ${table.at(-1)!.join(' | ')}`)
 
     // Import: the API's streamed CSV import vs INSERT … SELECT of as many rows on the same schema.
     const importRows = Math.min(500_000, Math.floor(total / 2))

@@ -12,6 +12,7 @@ import type { StatsBody } from '../../contract/profile-stats.ts'
 import type { Db } from '../../db/index.ts'
 import {
   countProfilesAt,
+  countProfilesByBands,
   deleteProfile,
   findProfileByIdPrepared,
   findProfileByName,
@@ -105,11 +106,14 @@ export class ProfilesService {
     return { total, data: rows.map(toProfileJson) }
   }
 
-  /** The exact total of a filter: one primary-key read of the generation when it is known. */
+  /**
+   * The exact total of a filter: one primary-key read of the generation when it is known, else the
+   * maintained bands (one probability threshold) or countProfilesAt, cached with their generation.
+   */
   private async total(filterKey: string, where: ReturnType<typeof whereOf>): Promise<number> {
     const known = this.totals.get(filterKey, await profilesGeneration(this.db.pool))
     if (known !== undefined) return known
-    const { total, generation } = await countProfilesAt(this.db.db, where)
+    const { total, generation } = (await countProfilesByBands(this.db.pool, where)) ?? (await countProfilesAt(this.db.db, where))
     this.totals.set(filterKey, generation, total)
     return total
   }

@@ -252,11 +252,86 @@ function isUnfiltered(where: ProfileWhere): boolean {
 
 const GENERATION = sql<number>`(SELECT generation FROM profile_totals)`
 
+/** Bands of profile_probability_counts: edge j (1…100) is the double nearest j/100 (its migration). */
+const LAST_BAND = 100
+
+/**
+ * The band of a probability, as the database computes it (width_bucket over the edges): how many
+ * edges j/100 (j = 1…100) are at or below it. 0.29 is in band 29 (floor(0.29 * 100) is 28), 1 in
+ * band 100. Every edge is JavaScript's j / 100, which is the double Postgres reads for the literal.
+ */
+export function probabilityBand(p: number): number {
+  let band = Math.min(LAST_BAND, Math.max(0, Math.floor(p * 100)))
+  while (band > 0 && p < band / 100) band--
+  while (band < LAST_BAND && p >= (band + 1) / 100) band++
+  return band
+}
+
+interface BandQuery {
+  dimension: 'gender' | 'country'
+  column: 'gender_probability' | 'country_probability'
+  threshold: number
+  gender: ProfileWhere['gender']
+}
+
+/** A filter the bands answer: exactly one probability threshold, and nothing else but gender. */
+function bandQueryOf(where: ProfileWhere): BandQuery | undefined {
+  const { gender, min_gender_probability: genderP, min_country_probability: countryP } = where
+  for (const key in where) {
+    if (key !== 'gender' && key !== 'min_gender_probability' && key !== 'min_country_probability' && where[key as keyof ProfileWhere] !== undefined)
+      return undefined
+  }
+  if (genderP !== undefined && countryP === undefined && Number.isFinite(genderP))
+    return { dimension: 'gender', column: 'gender_probability', threshold: genderP, gender }
+  if (countryP !== undefined && genderP === undefined && Number.isFinite(countryP))
+    return { dimension: 'country', column: 'country_probability', threshold: countryP, gender }
+  return undefined
+}
+
+/**
+ * The statement of a band total, by dimension, edge or inside, and with or without a gender
+ * condition. Parameters: $1 the band, then the genders (a text array) if any, then t and the band's
+ * upper edge if t is inside it.
+ */
+function bandStatement(q: BandQuery, onEdge: boolean, byGender: boolean): string {
+  const gender = byGender ? ' AND gender = ANY($2::text[])' : ''
+  const bands = `SELECT coalesce(sum(n), 0)::int8 FROM profile_probability_counts
+    WHERE dimension = '${q.dimension}' AND band ${onEdge ? '>=' : '>'} $1${gender}`
+  const t = byGender ? 3 : 2
+  const total = onEdge
+    ? `(${bands})`
+    : `(${bands}) + (SELECT count(*) FROM profiles WHERE ${q.column} >= $${t} AND ${q.column} < $${t + 1}${gender})`
+  return `SELECT ${total} AS total, (SELECT generation FROM profile_totals) AS generation`
+}
+
+/**
+ * The exact total of a filter the bands answer (one probability threshold, at most a gender), with
+ * the write generation in the same statement; undefined for any other filter (countProfilesAt).
+ * count(p >= t): with t in band k, every band above k, plus the rows of band k at or above t — none
+ * to count when t is band k's lower edge (0.8, 0.99, 1; 0 for band 0), else `t <= p < (k+1)/100`, a
+ * short range of the probability's index. Exact for any float. Named prepared statements: planning
+ * the two subqueries took longer than running them (~0.4 of ~0.6 ms).
+ */
+export async function countProfilesByBands(pool: pg.Pool, where: ProfileWhere): Promise<{ total: number; generation: number } | undefined> {
+  const q = bandQueryOf(where)
+  if (!q) return undefined
+  const { threshold: t, gender } = q
+  const band = probabilityBand(t)
+  const onEdge = band === 0 ? t <= 0 : t === band / 100
+  const genders = gender === undefined ? undefined : typeof gender === 'string' ? [gender] : [...gender]
+  const values: unknown[] = [band]
+  if (genders) values.push(genders)
+  if (!onEdge) values.push(t, band < LAST_BAND ? (band + 1) / 100 : Infinity)
+  const name = `band_total_${q.dimension}_${onEdge ? 'edge' : 'inside'}${genders ? '_gender' : ''}`
+  const { rows } = await preparedQuery<{ total: number; generation: number }>(pool, name, bandStatement(q, onEdge, genders !== undefined), values)
+  return { total: Number(rows[0].total), generation: Number(rows[0].generation) }
+}
+
 /**
  * The exact number of profiles matching, with the write generation read in the same statement (so
  * the same snapshot): the pair may be cached until the generation moves. The unfiltered total is the
  * one-row rollup; filters on gender, age and country sum the maintained counts; probability filters
- * count the rows.
+ * count the rows (one threshold with at most a gender is countProfilesByBands's, on the pool).
  */
 export async function countProfilesAt(db: Executor, where: ProfileWhere): Promise<{ total: number; generation: number }> {
   if (where.min_age !== undefined && where.max_age !== undefined && where.min_age > where.max_age) {

@@ -66,6 +66,49 @@ t.test('one line per request; the request id appears once; errors carry it once 
   t.match(accessLines(capture, 'trace-one-line-2')[0], { level: 30, status: 400 })
 })
 
+t.test('a request that logs nothing builds no child logger; lines it does write, and the access line, carry the request id once', async (t) => {
+  const { app, capture } = await loggedApi(t)
+  // Every request logger is a child of app.log, made through the factory: count the ones made
+  // (pino children inherit from their parent, so a grandchild goes through here too: not counted).
+  let built = 0
+  type Child = (this: unknown, ...args: unknown[]) => unknown
+  const log = app.log as unknown as { child: Child }
+  const child = log.child
+  log.child = function (this: unknown, ...args: unknown[]) {
+    if (this === log) built++
+    return child.apply(this, args)
+  }
+  app.get('/test/request-logger', { config: { access: 'public' } }, async (request) => {
+    request.log.debug('below the level: not printed, nothing built')
+    if ((request.query as { say?: string }).say) {
+      request.log.info({ detail: 'from the handler' }, 'handler line')
+      request.log.child({ part: 'nested' }).warn('nested line')
+    }
+    return { ok: true }
+  })
+  for (let i = 0; i < 3; i++) {
+    await app.inject({ method: 'GET', url: '/health', headers: { 'x-request-id': `trace-lazy-health-${i}` } })
+    await app.inject({ method: 'GET', url: '/test/request-logger', headers: { 'x-request-id': `trace-lazy-quiet-${i}` } })
+  }
+  t.equal(built, 0, 'six requests that log nothing: no child logger built')
+  t.ok(await eventually(() => accessLines(capture).length >= 6))
+  t.match(accessLines(capture, 'trace-lazy-quiet-1')[0], { level: 30, reqId: 'trace-lazy-quiet-1', method: 'GET', route: '/test/request-logger', url: '/test/request-logger', status: 200, ms: Number })
+  t.match(accessLines(capture, 'trace-lazy-health-2')[0], { level: 30, reqId: 'trace-lazy-health-2', method: 'GET', route: '/health', status: 200, ms: Number })
+
+  const res = await app.inject({ method: 'GET', url: '/test/request-logger?say=1', headers: { 'x-request-id': 'trace-lazy-say' } })
+  t.equal(res.statusCode, 200)
+  t.equal(res.headers['x-request-id'], 'trace-lazy-say')
+  t.equal(built, 1, 'a request that writes lines builds its logger once')
+  t.ok(await eventually(() => accessLines(capture, 'trace-lazy-say').length === 1))
+  const lines = capture.raw.filter((l) => l.includes('trace-lazy-say'))
+  t.equal(lines.length, 3, 'the handler line, the nested line, the access line')
+  for (const line of lines) t.equal(line.split('"reqId"').length - 1, 1, 'reqId once in each')
+  t.match(capture.lines.find((l) => l.msg === 'handler line'), { level: 30, reqId: 'trace-lazy-say', detail: 'from the handler' })
+  t.match(capture.lines.find((l) => l.msg === 'nested line'), { level: 40, reqId: 'trace-lazy-say', part: 'nested' })
+  t.match(accessLines(capture, 'trace-lazy-say')[0], { level: 30, method: 'GET', route: '/test/request-logger', url: '/test/request-logger?say=1', status: 200, ms: Number })
+  t.notOk(capture.raw.some((l) => l.includes('below the level')), 'debug lines are not printed at info')
+})
+
 t.test('LOG_LEVEL=warn: no access line is built for a success, 5xx lines still are', async (t) => {
   const { app, capture } = await loggedApi(t, { LOG_LEVEL: 'warn' })
   for (let i = 0; i < 5; i++) await app.inject({ method: 'GET', url: '/health' })
