@@ -9,7 +9,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import { COUNTRIES, countryNameOf } from '../contract/countries.ts'
-import { AGE_GROUP_BOUNDS, type AgeGroup, type ProfileFilter } from '../contract/profile-filter.ts'
+import { AGE_GROUP_BOUNDS, valuesOf, type AgeGroup, type ProfileFilter } from '../contract/profile-filter.ts'
 import {
   DEFAULT_LIMIT,
   FILTER_PARAMS,
@@ -290,15 +290,18 @@ export function filterChips(filter: ProfileFilter): FilterChip[] {
     let label: string
     switch (field) {
       case 'gender':
-        label = `Gender: ${value}`
+        label = `Gender: ${valuesOf(filter.gender).join(' or ')}`
         break
       case 'age_group': {
-        const bounds = AGE_GROUP_BOUNDS[value as AgeGroup]
-        label = `Age group: ${value} (${bounds.max === null ? `${bounds.min}+` : `${bounds.min}–${bounds.max}`})`
+        const groups = valuesOf(filter.age_group).map((group: AgeGroup) => {
+          const bounds = AGE_GROUP_BOUNDS[group]
+          return `${group} (${bounds.max === null ? `${bounds.min}+` : `${bounds.min}–${bounds.max}`})`
+        })
+        label = `Age group: ${groups.join(' or ')}`
         break
       }
       case 'country_id':
-        label = `Country: ${countryNameOf(String(value)) ?? value}`
+        label = `Country: ${valuesOf(filter.country_id).map((id) => countryNameOf(id) ?? id).join(' or ')}`
         break
       case 'min_age':
         label = `Age ≥ ${value}`

@@ -82,26 +82,26 @@ export default fp(
       if (error.status === 503) {
         // the API is up but cannot serve (its database is down, or it is busy): say so, and when to retry
         reply.header('retry-after', error.retryAfter && /^\d+$/.test(error.retryAfter) ? error.retryAfter : String(UNAVAILABLE_RETRY_AFTER_SECONDS))
-        request.log.warn({ reqId: request.id, apiStatus: error.status }, 'the API is unavailable')
+        request.log.warn({ apiStatus: error.status }, 'the API is unavailable')
         return errorPage(request, reply, 503, `The data service is unavailable right now. Please try again in a minute. (Reference: ${request.id})`)
       }
         if (error.status >= 400 && error.status < 500) return errorPage(request, reply, 400, error.message)
-        request.log.error({ reqId: request.id, apiStatus: error.status }, 'the API failed')
+        request.log.error({ apiStatus: error.status }, 'the API failed')
         return errorPage(request, reply, 502, `The data service could not complete the request. Please try again. (Reference: ${request.id})`)
       }
       if (error instanceof ApiUnavailableError) {
         if (error.aborted) {
           // The browser left before the API answered: nobody to show a page to, nothing went wrong.
-          request.log.info({ reqId: request.id }, 'client went away during an API call')
+          request.log.info('client went away during an API call')
           return reply.code(499).send()
         }
-        request.log.error({ reqId: request.id, err: error }, 'the API is unavailable')
+        request.log.error({ err: error }, 'the API is unavailable')
         reply.header('retry-after', String(UNAVAILABLE_RETRY_AFTER_SECONDS))
         return errorPage(request, reply, 503, `The data service cannot be reached right now. Please try again in a minute. (Reference: ${request.id})`)
       }
       if (isDatabaseUnavailable(error) || isPoolBusy(error)) {
         // the portal's own database (its sessions): nothing can be shown until it is back
-        request.log.error({ reqId: request.id, err: error }, 'the portal database is unavailable')
+        request.log.error({ err: error }, 'the portal database is unavailable')
         reply.header('retry-after', String(UNAVAILABLE_RETRY_AFTER_SECONDS))
         return errorPage(request, reply, 503, `The portal cannot reach its database right now. Please try again in a minute. (Reference: ${request.id})`)
       }
@@ -117,7 +117,7 @@ export default fp(
       }
       const status = fe.statusCode ?? 500
       if (status >= 400 && status < 500) return errorPage(request, reply, status === 405 ? 405 : 400, 'The request could not be understood.')
-      request.log.error({ reqId: request.id, err: error }, 'unhandled error'); console.log('DEBUGERR', error, (error as {code?: string}).code)
+      request.log.error({ err: error }, 'unhandled error')
       return errorPage(request, reply, 500, `An unexpected error occurred. Please try again. (Reference: ${request.id})`)
     })
   },

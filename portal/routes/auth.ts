@@ -126,7 +126,7 @@ const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
       created = await sessions.create(tokens, user, request.headers['user-agent'])
     } catch (error) {
       if (error instanceof ApiResponseError) {
-        request.log.warn({ reqId: request.id, apiStatus: error.status }, 'sign-in refused by the API')
+        request.log.warn({ apiStatus: error.status }, 'sign-in refused by the API')
         return toLogin(reply, 'error', error.status === 403 ? error.message : `Sign-in failed: ${error.message}`)
       }
       if (error instanceof ApiUnavailableError) return toLogin(reply, 'error', 'The sign-in service cannot be reached. Please try again in a minute.')

@@ -27,6 +27,11 @@ t.test('chips and removal', async (t) => {
     filterChips(filter).map((c) => c.label),
     ['Gender: male', 'Age group: senior (60+)', "Country: Côte d'Ivoire", 'Gender confidence ≥ 0.75'],
   )
+  t.same(
+    filterChips({ age_group: ['child', 'senior'], country_id: ['GH', 'NG'] }).map((c) => c.label),
+    ['Age group: child (0–12) or senior (60+)', 'Country: Ghana or Nigeria'],
+    'either-or lists read as "or", with names',
+  )
   t.same(withoutField(filter, 'gender'), { age_group: 'senior', country_id: 'CI', min_gender_probability: 0.75 })
   t.same(filter.gender, 'male', 'the original is untouched')
 })
