@@ -166,7 +166,7 @@ const insideTotal = (threshold: (i: number) => number): Statement => ({
   },
 })
 
-export async function benchApi(options: { rows?: number; duration?: number } = {}) {
+export async function benchApi(options: { rows?: number; duration?: number; only?: string } = {}) {
   const rows = options.rows ?? 1_000_000
   const seconds = options.duration ?? 10
   console.log(`machine before: ${machineLine()}`)
@@ -177,6 +177,7 @@ export async function benchApi(options: { rows?: number; duration?: number } = {
   const api = await startChild('api/server.ts', benchApiEnv())
   const dir = await mkdtemp(path.join(os.tmpdir(), 'insighta-bench-'))
   const table: string[][] = []
+  const notes: string[] = []
   try {
     const login = await fetch(`${api.url}/auth/github/callback?code=analyst_test_code`)
     const token = ((await login.json()) as { access_token: string }).access_token
@@ -186,6 +187,15 @@ export async function benchApi(options: { rows?: number; duration?: number } = {
     const lastPage = Math.floor(total / 10)
     const deepPage = Math.min(50_000, lastPage)
     const apiPgPids = () => backendPids(pool, 'insighta')
+    // A steady table, as after autovacuum: the seed's fresh rows are not all-visible yet.
+    await pool.query('VACUUM (ANALYZE) profiles')
+    // The cursor that leads to the deep page: the link of the page before it (one slow request).
+    const before = (await (await fetch(`${api.url}/api/profiles?page=${deepPage - 1}`, { headers })).json()) as {
+      data: { id: string }[]
+      links: { next_cursor: string | null }
+    }
+    if (!before.links.next_cursor) throw new Error(`no next_cursor on page ${deepPage - 1}`)
+    const deepCursor = { path: before.links.next_cursor, afterId: before.data[before.data.length - 1].id }
 
     const cases: { label: string; paths: Paths; sql: Statement[] }[] = [
       { label: 'get by id', paths: ids.map((id) => `/api/profiles/${id}`), sql: [{ text: `SELECT ${COLS} FROM profiles WHERE id = $1`, values: (i) => [ids[i % ids.length]] }] },
@@ -232,7 +242,13 @@ export async function benchApi(options: { rows?: number; duration?: number } = {
           { text: "SELECT sum(n) FROM profile_counts WHERE gender = 'female' AND age >= $1 AND age <= $2", values: () => [30, 59] },
         ],
       },
-      { label: `deep page (page ${deepPage})`, paths: [`/api/profiles?page=${deepPage}`], sql: [{ text: page('', 'id DESC', 0), values: () => [(deepPage - 1) * 10] }, ROLLUP] },
+      { label: `deep page (page ${deepPage}, offset walk)`, paths: [`/api/profiles?page=${deepPage}`], sql: [{ text: page('', 'id DESC', 0), values: () => [(deepPage - 1) * 10] }, ROLLUP] },
+      { label: 'page 1 (for the cursor ratio)', paths: ['/api/profiles?page=1'], sql: [{ text: page('', 'id DESC', 0), values: () => [0] }, ROLLUP] },
+      {
+        label: `deep page (page ${deepPage}) by cursor`,
+        paths: [deepCursor.path],
+        sql: [{ text: `SELECT ${COLS} FROM profiles WHERE id < $1 ORDER BY id DESC LIMIT 10`, values: () => [deepCursor.afterId] }, ROLLUP],
+      },
       {
         label: 'stats (country filter)',
         paths: ['NG', 'KE', 'GH', 'AO', 'ZA', 'EG'].map((c) => `/api/profiles/stats?country_id=${c}`),
@@ -253,11 +269,13 @@ export async function benchApi(options: { rows?: number; duration?: number } = {
     }
 
     // Warm-up: JIT, pool connections, plans.
+    await http(api.url, cases[0].paths, headers, 2, api.pid, apiPgPids)
     await http(api.url, cases[1].paths, headers, 2, api.pid, apiPgPids)
     const hello = await http(floor.url, ['/'], {}, seconds, floor.pid, async () => [])
     const fmt = (n: number, d = 2) => n.toFixed(d)
     table.push(['hello-world floor', String(hello.rps), String(hello.p50), String(hello.p99), '100 %', fmt(hello.nodeMs, 3), '–', '–', '–', '–', '–'])
     for (const c of cases) {
+      if (options.only !== undefined && !c.label.includes(options.only)) continue
       const r = await http(api.url, c.paths, headers, seconds, api.pid, apiPgPids)
       const s = await sqlAlone(c.sql, Math.max(3, seconds / 2))
       table.push([
@@ -267,6 +285,13 @@ export async function benchApi(options: { rows?: number; duration?: number } = {
       ])
       console.log(`  ${table.at(-1)!.join(' | ')}`)
     }
+    const row = (prefix: string) => table.find((r) => r[0].startsWith(prefix))
+    const [first, byCursor] = [row('page 1 (for the cursor ratio)'), row(`deep page (page ${deepPage}) by cursor`)]
+    if (first && byCursor) {
+      const ratio = (i: number) => (Number(byCursor[i]) / Math.max(1, Number(first[i]))).toFixed(2)
+      notes.push(`page ${deepPage} by cursor ÷ page 1: p50 ${ratio(2)}×, p99 ${ratio(3)}× (target ≤ 2×)`)
+    }
+    if (options.only === undefined) {
     // What a first request's total cost before the bands: count(*) of the varied thresholds, alone.
     const counted = await sqlAlone([{ text: 'SELECT count(*) FROM profiles WHERE gender_probability >= $1', values: (i) => [variedThreshold(i)] }], Math.max(3, seconds / 2))
     table.push(['(SQL only) count(*) of a varied threshold, the path before the bands', '–', '–', '–', '–', '–', '–', String(counted.qps), fmt(counted.p50), fmt(counted.p99), fmt(counted.pgMs, 3)])
@@ -291,19 +316,21 @@ export async function benchApi(options: { rows?: number; duration?: number } = {
       `${importNodeUs.toFixed(1)} µs/row`, `${importPgUs.toFixed(1)} µs/row`, `${Math.round(ceiling)} rows/s`, '', '', `peak RSS ${api.peakRssMb().toFixed(0)} MB (before ${rssBefore.toFixed(0)})`,
     ])
     await deleteImported(pool)
+    }
   } finally {
     await api.stop()
     floor.stop()
     await pool.end()
     await rm(dir, { recursive: true, force: true })
   }
-  const seed = await benchSeed({ rows })
-  table.push([`seed ${seed.rows} into an empty table`, `${Math.round(seed.rows / seed.seconds)} rows/s`, '', '', '', '', '', '', '', '', `${seed.seconds.toFixed(1)} s`])
+  const seed = options.only === undefined ? await benchSeed({ rows }) : undefined
+  if (seed) table.push([`seed ${seed.rows} into an empty table`, `${Math.round(seed.rows / seed.seconds)} rows/s`, '', '', '', '', '', '', '', '', `${seed.seconds.toFixed(1)} s`])
 
   const head = ['case', 'req/s', 'p50 ms', 'p99 ms', 'share of floor', 'Node ms/req', 'PG ms/req', 'SQL alone q/s', 'SQL p50 ms', 'SQL p99 ms', 'PG ms/q (SQL alone)']
   console.log(`\n${CONNECTIONS} connections, ${seconds} s per case, cache off; SQL alone on ${SQL_CONNECTIONS} connections (uncached page + exact count)\n`)
   console.log(`| ${head.join(' | ')} |\n|${head.map(() => '---').join('|')}|`)
   for (const row of table) console.log(`| ${row.join(' | ')} |`)
+  for (const note of notes) console.log(`\n${note}`)
   console.log(`\nmachine after: ${machineLine()}`)
 }
 

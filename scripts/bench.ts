@@ -6,13 +6,14 @@
  * npm run bench -- parser   — the natural-language parser per query over the grammar table
  * npm run bench -- abuse    — slow export readers and a 500-connection stats burst during a list load
  * npm run bench -- cli      — start-up of the compiled CLI (--version, --help) next to `node -e 0`
- * Options: --rows N (default 1000000), --duration S (default 10). BENCH_DATABASE_URL picks the server.
+ * Options: --rows N (default 1000000), --duration S (default 10), --only TEXT (api: only the cases whose
+ * label contains TEXT, next to the floor; no import or seed). BENCH_DATABASE_URL picks the server.
  */
 import { parseArgs } from 'node:util'
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { rows: { type: 'string' }, duration: { type: 'string' } },
+  options: { rows: { type: 'string' }, duration: { type: 'string' }, only: { type: 'string' } },
 })
 const rows = values.rows ? Number(values.rows) : undefined
 const duration = values.duration ? Number(values.duration) : undefined
@@ -21,7 +22,7 @@ const which = positionals[0] ?? 'api'
 switch (which) {
   case 'api': {
     const { benchApi } = await import('./bench-api.ts')
-    await benchApi({ rows, duration })
+    await benchApi({ rows, duration, only: values.only })
     break
   }
   case 'seed': {

@@ -175,7 +175,28 @@ t.test('import a CSV with the progress bar (JavaScript) and see the report', asy
   await page.getByRole('button', { name: 'Import' }).click()
   await page.waitForSelector('#report-title')
   t.match(await page.locator('.flash').textContent(), /Imported 1 of 2 rows; 1 skipped/)
+  t.equal(await page.locator('.rejects-table tbody tr').count(), 1, 'the skipped row is listed')
+  t.match(await page.locator('.rejects-table tbody tr').first().textContent(), /3\s*Invalid age\s*E2E Import Two,male,200,GH,0\.9,0\.7/)
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: /Download all 1 as CSV/ }).click()])
+  const saved = await readFile((await download.path()) ?? '', 'utf8')
+  t.equal(saved, 'line,reason,raw\r\n3,invalid_age,"E2E Import Two,male,200,GH,0.9,0.7"\r\n', 'the browser downloads every skipped row')
   await shot('10-import', { doc: true })
+})
+
+t.test('a long skipped row wraps on a phone; the template downloads', async (t) => {
+  const phone = await context.newPage()
+  await phone.setViewportSize({ width: 390, height: 844 })
+  await phone.goto(`${PORTAL}/import`)
+  const [template] = await Promise.all([phone.waitForEvent('download'), phone.getByRole('link', { name: 'Download a template CSV' }).click()])
+  t.match(await readFile((await template.path()) ?? '', 'utf8'), /^name,gender,age,country_id,gender_probability,country_probability\r\n/)
+  const long = `${'x'.repeat(3000)},female,30,NG,0.9,0.8`
+  await phone.setInputFiles('#file', { name: 'long.csv', mimeType: 'text/csv', buffer: Buffer.from(`name,gender,age,country_id,gender_probability,country_probability\n${long}\n`) })
+  await phone.getByRole('button', { name: 'Import' }).click()
+  await phone.waitForSelector('.rejects-table')
+  t.equal(await horizontalOverflow(phone), 0, '390 px: a 1,024-character raw row does not widen the page')
+  t.match(await phone.locator('.rejects-table code').first().textContent(), /^x{1023}…$/, 'shown cut, as the API keeps it')
+  await shot('10-import-rejects-mobile', { target: phone })
+  await phone.close()
 })
 
 t.test('the longest valid values do not break the Profiles table or the detail page', async (t) => {
