@@ -118,12 +118,24 @@ const FLOOR_SOURCE = `
 import Fastify from 'fastify'
 const app = Fastify({ logger: false })
 app.get('/', { schema: { response: { 200: { type: 'object', properties: { hello: { type: 'string' } } } } } }, async () => ({ hello: 'world' }))
+// The floor of a route that reads Postgres: the same named prepared SELECT by id on a pool of the
+// API's size, nothing else (no auth, no headers, no logging).
+import pg from 'pg'
+const pool = new pg.Pool({ connectionString: process.env.FLOOR_DATABASE_URL, max: 16, application_name: 'insighta-bench-floor', options: '-c plan_cache_mode=force_generic_plan' })
+app.get('/by-id/:id', async (request) => {
+  const { rows } = await pool.query({ name: 'by_id', text: process.env.FLOOR_BY_ID, values: [request.params.id] })
+  return rows[0]
+})
 await app.listen({ host: '127.0.0.1', port: 0 })
 console.log('listening on http://127.0.0.1:' + app.server.address().port)
 `
 
 async function startFloor(): Promise<{ url: string; pid: number; stop(): void }> {
-  const child = spawn(process.execPath, ['--input-type=module', '-e', FLOOR_SOURCE], { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'inherit'] })
+  const child = spawn(process.execPath, ['--input-type=module', '-e', FLOOR_SOURCE], {
+    cwd: process.cwd(),
+    env: { ...process.env, FLOOR_DATABASE_URL: BENCH_DATABASE_URL, FLOOR_BY_ID: `SELECT ${COLS} FROM profiles WHERE id = $1` },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
   const url = await new Promise<string>((resolve, reject) => {
     let out = ''
     child.stdout.on('data', (d: Buffer) => {
@@ -274,6 +286,16 @@ export async function benchApi(options: { rows?: number; duration?: number; only
     const hello = await http(floor.url, ['/'], {}, seconds, floor.pid, async () => [])
     const fmt = (n: number, d = 2) => n.toFixed(d)
     table.push(['hello-world floor', String(hello.rps), String(hello.p50), String(hello.p99), '100 %', fmt(hello.nodeMs, 3), '–', '–', '–', '–', '–'])
+    if (options.only === undefined || 'get by id'.includes(options.only)) {
+      // What any route that reads one row per request can reach here: bare Fastify + pg, same query.
+      const floorPgPids = () => backendPids(pool, 'insighta-bench-floor')
+      await http(floor.url, ids.map((id) => `/by-id/${id}`), {}, 2, floor.pid, floorPgPids)
+      const byId = await http(floor.url, ids.map((id) => `/by-id/${id}`), {}, seconds, floor.pid, floorPgPids)
+      table.push([
+        '(floor) bare Fastify + the same SELECT by id', String(byId.rps), String(byId.p50), String(byId.p99),
+        `${((100 * byId.rps) / hello.rps).toFixed(1)} %`, fmt(byId.nodeMs, 3), fmt(byId.pgMs, 3), '–', '–', '–', '–',
+      ])
+    }
     for (const c of cases) {
       if (options.only !== undefined && !c.label.includes(options.only)) continue
       const r = await http(api.url, c.paths, headers, seconds, api.pid, apiPgPids)

@@ -107,12 +107,16 @@ export class ProfilesService {
   }
 
   /**
-   * The exact total of a filter: one primary-key read of the generation when it is known, else the
-   * maintained bands (one probability threshold) or countProfilesAt, cached with their generation.
+   * The exact total of a filter: one primary-key read of the generation when it was counted before,
+   * else (or when the generation moved) the maintained bands (one probability threshold) or countProfilesAt, cached with their generation.
    */
   private async total(filterKey: string, where: ReturnType<typeof whereOf>): Promise<number> {
-    const known = this.totals.get(filterKey, await profilesGeneration(this.db.pool))
-    if (known !== undefined) return known
+    // A filter never counted here goes straight to its count, which reads the generation itself:
+    // one round trip, not two.
+    if (this.totals.has(filterKey)) {
+      const known = this.totals.get(filterKey, await profilesGeneration(this.db.pool))
+      if (known !== undefined) return known
+    }
     const { total, generation } = (await countProfilesByBands(this.db.pool, where)) ?? (await countProfilesAt(this.db.db, where))
     this.totals.set(filterKey, generation, total)
     return total
