@@ -36,11 +36,6 @@ export function createPool(config: DbConfig & { applicationName?: string }): pg.
     idleTimeoutMillis: 30_000,
     statement_timeout: config.statementTimeoutMs || undefined,
     application_name: config.applicationName ?? 'insighta',
-    // Named prepared statements (get by id, the write generation, the band totals) keep one generic
-    // plan: Postgres otherwise re-plans every execution whose custom plan looks cheaper, and planning
-    // a band total (~0.14 ms) cost twice its execution. Unnamed statements are planned per execution
-    // either way.
-    options: '-c plan_cache_mode=force_generic_plan',
   })
   // A dropped connection (database restarted, network cut) must not crash the process. Idle clients
   // report through the pool; a checked-out client emits 'error' itself while its query also fails,

@@ -6,17 +6,15 @@
  * (rows/s, peak RSS, ratio to INSERT … SELECT of the same rows on the same schema) and seed.
  */
 import { spawn } from 'node:child_process'
-import { createReadStream, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import { pipeline } from 'node:stream/promises'
 import autocannon from 'autocannon'
 import pg from 'pg'
-import { from as copyFrom } from 'pg-copy-streams'
 import { PROFILE_COLUMNS } from '../contract/profile.ts'
 import { probabilityBand } from '../db/repositories/profiles.ts'
-import { deleteImported, IMPORT_COLUMNS, upload, writeCsv } from './bench-import.ts'
+import { deleteImported, sqlImportCeiling, upload, writeCsv } from './bench-import.ts'
 import { benchSeed } from './bench-seed.ts'
 import { BENCH_DATABASE_URL, benchApiEnv, ensureProfiles, machineLine, startChild } from './bench-support.ts'
 
@@ -121,7 +119,7 @@ app.get('/', { schema: { response: { 200: { type: 'object', properties: { hello:
 // The floor of a route that reads Postgres: the same named prepared SELECT by id on a pool of the
 // API's size, nothing else (no auth, no headers, no logging).
 import pg from 'pg'
-const pool = new pg.Pool({ connectionString: process.env.FLOOR_DATABASE_URL, max: 16, application_name: 'insighta-bench-floor', options: '-c plan_cache_mode=force_generic_plan' })
+const pool = new pg.Pool({ connectionString: process.env.FLOOR_DATABASE_URL, max: 16, application_name: 'insighta-bench-floor' })
 app.get('/by-id/:id', async (request) => {
   const { rows } = await pool.query({ name: 'by_id', text: process.env.FLOOR_BY_ID, values: [request.params.id] })
   return rows[0]
@@ -307,6 +305,27 @@ export async function benchApi(options: { rows?: number; duration?: number; only
       ])
       console.log(`  ${table.at(-1)!.join(' | ')}`)
     }
+    const cachedLabel = 'list, unfiltered, pages 1–100, query cache on (repeated)'
+    if (options.only === undefined || cachedLabel.includes(options.only)) {
+      // The same list against an API with the query cache on (its default TTL): after the first
+      // round every page is a hit, answered without Postgres.
+      const cached = await startChild('api/server.ts', benchApiEnv({ CACHE_TTL_SECONDS: '30' }))
+      try {
+        const cachedLogin = await fetch(`${cached.url}/auth/github/callback?code=analyst_test_code`)
+        const cachedHeaders = { ...headers, authorization: `Bearer ${((await cachedLogin.json()) as { access_token: string }).access_token}` }
+        const listPaths = pages(100).map((p) => `/api/profiles?page=${p}`)
+        const cachedPgPids = () => backendPids(pool, 'insighta')
+        await http(cached.url, listPaths, cachedHeaders, 2, cached.pid, cachedPgPids)
+        const r = await http(cached.url, listPaths, cachedHeaders, seconds, cached.pid, cachedPgPids)
+        table.push([
+          cachedLabel + (r.bad ? ` (${r.bad} non-2xx/errors)` : ''),
+          String(r.rps), String(r.p50), String(r.p99), `${((100 * r.rps) / hello.rps).toFixed(1)} %`, fmt(r.nodeMs, 3), fmt(r.pgMs, 3), '–', '–', '–', '–',
+        ])
+        console.log(`  ${table.at(-1)!.join(' | ')}`)
+      } finally {
+        await cached.stop()
+      }
+    }
     const row = (prefix: string) => table.find((r) => r[0].startsWith(prefix))
     const [first, byCursor] = [row('page 1 (for the cursor ratio)'), row(`deep page (page ${deepPage}) by cursor`)]
     if (first && byCursor) {
@@ -361,43 +380,3 @@ async function adminToken(url: string): Promise<string> {
   return ((await login.json()) as { access_token: string }).access_token
 }
 
-/**
- * The pure-SQL ceiling of an import on the same schema (indexes, triggers, ON CONFLICT): the same
- * number of rows with ids, staged by COPY (not timed), then INSERT … SELECT … ON CONFLICT DO NOTHING
- * in two halves at once (the API writes with two connections too). Rows/s of the INSERTs.
- */
-async function sqlImportCeiling(pool: pg.Pool, dir: string, count: number): Promise<number> {
-  const csv = path.join(dir, 'ceiling.csv')
-  await writeCsv(csv, count, 'W', 707)
-  const client = new pg.Client({ connectionString: BENCH_DATABASE_URL })
-  await client.connect()
-  try {
-    const cols = IMPORT_COLUMNS.join(', ')
-    await client.query(`DROP TABLE IF EXISTS bench_import_stage`)
-    await client.query(`CREATE UNLOGGED TABLE bench_import_stage (${IMPORT_COLUMNS.map((c) => `${c} ${c === 'age' ? 'int' : c.endsWith('probability') ? 'float8' : 'text'}`).join(', ')})`)
-    await pipeline(createReadStream(csv), client.query(copyFrom(`COPY bench_import_stage (${cols}) FROM STDIN WITH (FORMAT csv, HEADER true)`)))
-    // v7 ids made here from the row number, so the staging is not part of the timed insert.
-    await client.query(`ALTER TABLE bench_import_stage ADD COLUMN id uuid, ADD COLUMN part int`)
-    const base = Date.now()
-    await client.query(`UPDATE bench_import_stage s SET id = v.id, part = v.rn % 2 FROM (
-      SELECT ctid, row_number() OVER () AS rn,
-        (lpad(to_hex(${base}::bigint + row_number() OVER ()), 12, '0') || '7' || substr(md5(random()::text), 1, 3) || '8' || substr(md5(random()::text), 1, 15))::uuid AS id
-      FROM bench_import_stage) v WHERE s.ctid = v.ctid`)
-    await client.query('VACUUM ANALYZE bench_import_stage')
-  } finally {
-    await client.end()
-  }
-  const insert = (part: number) =>
-    pool.query(`INSERT INTO profiles (id, name, gender, gender_probability, age, age_group, country_id, country_name, country_probability)
-      SELECT id, name, gender, gender_probability, age,
-        CASE WHEN age <= 12 THEN 'child' WHEN age <= 19 THEN 'teenager' WHEN age <= 59 THEN 'adult' ELSE 'senior' END,
-        country_id, country_name, country_probability FROM bench_import_stage WHERE part = ${part}
-      ON CONFLICT (lower(name)) DO NOTHING`)
-  const started = performance.now()
-  const results = await Promise.all([insert(0), insert(1)])
-  const secondsTaken = (performance.now() - started) / 1000
-  const inserted = results.reduce((a, r) => a + (r.rowCount ?? 0), 0)
-  await pool.query('DROP TABLE IF EXISTS bench_import_stage')
-  if (inserted !== count) throw new Error(`SQL ceiling inserted ${inserted} of ${count}`)
-  return inserted / secondsTaken
-}
