@@ -229,3 +229,24 @@ t.test('verify(): reasons, expiredClaims only for an authentic token, and the pr
   const { payload } = await jwtVerify(signed, key, { algorithms: ['HS256'], issuer: 'insighta-api', audience: 'insighta', typ: 'at+jwt' })
   t.equal(payload.sid, analyst.sessionId)
 })
+
+t.test('verify() remembers authentic tokens, never their time checks, and nothing that failed', async (t) => {
+  const tokens = api.app.identity.tokens
+  const now = Math.floor(clock() / 1000)
+  const token = handmade(HS256, { iat: now, exp: now + 60, nbf: now + 30 })
+  t.same(tokens.verify(token), { ok: false, reason: 'not yet valid' }, 'first sight: authentic but not yet valid')
+  offset += 40 * 1000
+  t.ok(tokens.verify(token).ok, 'the same token, remembered, becomes valid with the clock')
+  t.ok(tokens.verify(token).ok, 'and again')
+  offset += 60 * 1000
+  const later = tokens.verify(token)
+  offset = 0
+  t.equal(!later.ok && later.reason, 'expired', 'a remembered token still expires')
+  t.equal(!later.ok && later.expiredClaims?.sid, analyst.sessionId)
+  const [head, body] = token.split('.')
+  const tampered = `${head}.${body}.${'A'.repeat(43)}`
+  t.same(tokens.verify(tampered), { ok: false, reason: 'bad signature' })
+  t.same(tokens.verify(tampered), { ok: false, reason: 'bad signature' }, 'a failed token is not remembered')
+  const forgedTwin = handmade(HS256, { iat: now, exp: now + 60, nbf: now + 30 }, 'q'.repeat(48))
+  t.same(tokens.verify(forgedTwin), { ok: false, reason: 'bad signature' }, 'the same claims under another key fail')
+})
