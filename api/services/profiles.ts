@@ -44,10 +44,15 @@ export interface CreateResult {
   profile: ProfileJson
 }
 
+/** Envelopes kept per cached page (one per path and spelling of its parameters). */
+const MAX_ENVELOPES_PER_PAGE = 8
+
 export class ProfilesService {
   /** Exact totals and stats per canonical filter, valid while the write generation is unchanged. */
   private readonly totals = new GenerationCache<number>()
   private readonly statsByFilter = new GenerationCache<StatsBody>(1000)
+  /** Envelopes built from a cached page, by path and parameters; they go when the page does. */
+  private readonly envelopes = new WeakMap<PageResult, Map<string, ListEnvelope>>()
 
   constructor(
     private readonly db: Db,
@@ -131,6 +136,12 @@ export class ProfilesService {
     facets: readonly Facet[] = [],
   ): Promise<ListEnvelope> {
     const [result, counts] = await Promise.all([this.page(filter, paging), facets.length > 0 ? this.facets(filter, facets) : undefined])
+    // A page served again from the query cache (the same result object) gets the same envelope:
+    // its links and signed cursor are built once, and the route serialises it once (serializedJson).
+    const memoKey = counts ? undefined : `${path}\n${paging.page}\n${paging.limit}\n${JSON.stringify(params)}`
+    const memo = memoKey === undefined ? undefined : this.envelopes.get(result)
+    const known = memoKey === undefined ? undefined : memo?.get(memoKey)
+    if (known) return known
     const totalPages = Math.ceil(result.total / paging.limit)
     const page = result.page ?? paging.page
     const last = result.data[result.data.length - 1]
@@ -145,6 +156,11 @@ export class ProfilesService {
       data: result.data,
     }
     if (counts) envelope.facets = counts
+    else if (memoKey !== undefined) {
+      if (memo) {
+        if (memo.size < MAX_ENVELOPES_PER_PAGE) memo.set(memoKey, envelope)
+      } else this.envelopes.set(result, new Map([[memoKey, envelope]]))
+    }
     return envelope
   }
 

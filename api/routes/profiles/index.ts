@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import type { FastifyRequest } from 'fastify'
+import type { FastifyReply, FastifyRequest } from 'fastify'
 import { isUuid } from '../../../contract/ids.ts'
 import { interpretProfileQuery, SEARCH_EXAMPLES } from '../../../contract/nl-parser.ts'
 import { MAX_NAME_LENGTH, ProfileSchema } from '../../../contract/profile.ts'
@@ -44,6 +44,22 @@ function requireParam(name: string) {
   }
 }
 
+/**
+ * A 200 body serialised once by the route's own schema serializer: the service hands back the same
+ * envelope object for a page served again from the query cache, so a hit is not serialised again.
+ */
+const serialized = new WeakMap<object, ReturnType<FastifyReply['serialize']>>()
+function sendSerialized(reply: FastifyReply, body: object): FastifyReply {
+  let json = serialized.get(body)
+  if (json === undefined) {
+    json = reply.serialize(body)
+    serialized.set(body, json)
+  }
+  return reply.type('application/json; charset=utf-8').send(json)
+}
+/** The search body of an envelope (its `interpreted` comes from `q`, which the envelope's links carry). */
+const searchBodies = new WeakMap<object, object>()
+
 const profiles: FastifyPluginAsyncTypebox = async (app) => {
   const service = app.profiles
   await app.register(importRoutes)
@@ -60,9 +76,9 @@ const profiles: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: ListEnvelopeSchema, 400: ErrorSchema, 422: ErrorSchema },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const filter = filterOf(request.query)
-      return service.list('/api/profiles', filterParams(filter), filter, pagingOf(request.query), facetsOf(request.query.facets))
+      return sendSerialized(reply, await service.list('/api/profiles', filterParams(filter), filter, pagingOf(request.query), facetsOf(request.query.facets)))
     },
   )
 
@@ -79,12 +95,14 @@ const profiles: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: SearchEnvelopeSchema, 400: SearchErrorSchema, 422: ErrorSchema },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const { filter, ignored } = interpretProfileQuery(request.query.q)
       if (!filter) throw new ApiError(400, 'Unable to interpret query', {}, { examples: SEARCH_EXAMPLES })
       const paging = pagingOf(request.query)
       const envelope = await service.list('/api/profiles/search', { q: request.query.q }, filter, paging, facetsOf(request.query.facets))
-      return { ...envelope, interpreted: { filter, ignored_words: ignored } }
+      let body = searchBodies.get(envelope)
+      if (!body) searchBodies.set(envelope, (body = { ...envelope, interpreted: { filter, ignored_words: ignored } }))
+      return sendSerialized(reply, body)
     },
   )
 
