@@ -102,7 +102,9 @@ let built: Promise<string> | undefined
 export async function startChild(entry: string, env: Record<string, string>): Promise<ChildApp> {
   built ??= build()
   const compiled = path.join(await built, entry.replace(/\.ts$/, '.js'))
-  const child = spawn(process.execPath, [compiled], {
+  // BENCH_CPU_PROF_DIR=dir writes a V8 CPU profile of every child there when it exits.
+  const profileDir = process.env.BENCH_CPU_PROF_DIR
+  const child = spawn(process.execPath, [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), compiled], {
     env: { ...process.env, LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   })
