@@ -289,29 +289,16 @@ function bandQueryOf(where: ProfileWhere): BandQuery | undefined {
 }
 
 /**
- * The statement of a band total, by dimension, edge or inside, and with or without a gender
- * condition. Parameters: $1 the band, then the genders (a text array) if any, then t and the band's
- * upper edge if t is inside it.
- */
-function bandStatement(q: BandQuery, onEdge: boolean, byGender: boolean): string {
-  const gender = byGender ? ' AND gender = ANY($2::text[])' : ''
-  const bands = `SELECT coalesce(sum(n), 0)::int8 FROM profile_probability_counts
-    WHERE dimension = '${q.dimension}' AND band ${onEdge ? '>=' : '>'} $1${gender}`
-  const t = byGender ? 3 : 2
-  const total = onEdge
-    ? `(${bands})`
-    : `(${bands}) + (SELECT count(*) FROM profiles WHERE ${q.column} >= $${t} AND ${q.column} < $${t + 1}${gender})`
-  return `SELECT ${total} AS total, (SELECT generation FROM profile_totals) AS generation`
-}
-
-/**
  * The exact total of a filter the bands answer (one probability threshold, at most a gender), with
  * the write generation in the same statement; undefined for any other filter (countProfilesAt).
  * count(p >= t): with t in band k, every band above k, plus the rows of band k at or above t — none
  * to count when t is band k's lower edge (0.8, 0.99, 1; 0 for band 0), else `t <= p < (k+1)/100`, a
- * short range of the probability's index. Exact for any float. Named prepared statements: planning
- * the two subqueries took longer than running them (~0.4 of ~0.6 ms).
+ * short range of the probability's index. Exact for any float. One function (its migration,
+ * 20261202T1100), whose statements keep one generic plan per connection: planning took longer than
+ * running them.
  */
+const BAND_TOTAL = 'SELECT total, generation FROM profile_band_total($1, $2, $3, $4, $5)'
+
 export async function countProfilesByBands(pool: pg.Pool, where: ProfileWhere): Promise<{ total: number; generation: number } | undefined> {
   const q = bandQueryOf(where)
   if (!q) return undefined
@@ -319,11 +306,9 @@ export async function countProfilesByBands(pool: pg.Pool, where: ProfileWhere): 
   const band = probabilityBand(t)
   const onEdge = band === 0 ? t <= 0 : t === band / 100
   const genders = gender === undefined ? undefined : typeof gender === 'string' ? [gender] : [...gender]
-  const values: unknown[] = [band]
-  if (genders) values.push(genders)
-  if (!onEdge) values.push(t, band < LAST_BAND ? (band + 1) / 100 : Infinity)
-  const name = `band_total_${q.dimension}_${onEdge ? 'edge' : 'inside'}${genders ? '_gender' : ''}`
-  const { rows } = await preparedQuery<{ total: number; generation: number }>(pool, name, bandStatement(q, onEdge, genders !== undefined), values)
+  const inside = !onEdge
+  const values = [q.dimension, band, genders ?? null, inside ? t : null, inside ? (band < LAST_BAND ? (band + 1) / 100 : Infinity) : null]
+  const { rows } = await preparedQuery<{ total: number; generation: number }>(pool, 'band_total', BAND_TOTAL, values)
   return { total: Number(rows[0].total), generation: Number(rows[0].generation) }
 }
 
