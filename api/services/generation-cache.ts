@@ -20,6 +20,11 @@ export class GenerationCache<T> {
     return entry.value
   }
 
+  /** The entry of `key` whatever its generation: the caller compares the generation it reads. */
+  entry(key: string): { generation: number; value: T } | undefined {
+    return this.entries.get(key)
+  }
+
   /** Whether `key` has an entry, of whatever generation. */
   has(key: string): boolean {
     return this.entries.has(key)

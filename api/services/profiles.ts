@@ -18,9 +18,11 @@ import {
   findProfileByName,
   insertProfile,
   listProfiles,
+  listProfilesWithGeneration,
   listProfilesAfter,
   profileStats,
   profilesGeneration,
+  type ProfileSort,
 } from '../../db/repositories/profiles.ts'
 import type { EnrichmentClient } from './enrichment.ts'
 import { GenerationCache } from './generation-cache.ts'
@@ -91,6 +93,14 @@ export class ProfilesService {
     const offset = (page - 1) * limit
     const db = this.db.db
     const filterKey = canonicalFilterKey(filter)
+    // A filter counted before: read the page as its known total says, with the generation in the
+    // same statement; while the generation is unchanged that total is exact and the request costs
+    // one round trip. After a write, count again and read the page as below.
+    const known = this.totals.entry(filterKey)
+    if (known && offset < known.value) {
+      const read = await this.readPage(where, sort, limit, offset, known.value)
+      if (read.generation === known.generation) return { total: known.value, data: read.rows.map(toProfileJson) }
+    }
     let total: number
     let rows: Awaited<ReturnType<typeof listProfiles>>
     if (offset === 0) {
@@ -109,6 +119,17 @@ export class ProfilesService {
       } else rows = await listProfiles(db, where, sort, limit, offset)
     }
     return { total, data: rows.map(toProfileJson) }
+  }
+
+  /** The page at `offset` of a filter whose total is `total`, as computePage reads it, with the generation. */
+  private async readPage(where: ReturnType<typeof whereOf>, sort: ProfileSort, limit: number, offset: number, total: number) {
+    if (offset > total / 2) {
+      const take = Math.min(limit, total - offset)
+      const reversed = { column: sort.column, direction: sort.direction === 'asc' ? ('desc' as const) : ('asc' as const) }
+      const read = await listProfilesWithGeneration(this.db.db, where, reversed, take, total - offset - take)
+      return { rows: read.rows.reverse(), generation: read.generation }
+    }
+    return listProfilesWithGeneration(this.db.db, where, sort, limit, offset)
   }
 
   /**

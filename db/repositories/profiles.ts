@@ -217,6 +217,25 @@ export async function listProfiles(
 }
 
 /**
+ * listProfiles with the write generation read in the same statement (the same snapshot), so a total
+ * cached with that generation can be trusted for this page without a round trip of its own.
+ * `generation` is undefined when the page is empty (nothing to carry it).
+ */
+export async function listProfilesWithGeneration(
+  db: Executor,
+  where: ProfileWhere,
+  sort: ProfileSort,
+  limit: number,
+  offset: number,
+): Promise<{ rows: ProfileRow[]; generation: number | undefined }> {
+  const rows = await orderBySort(applyWhere(db.selectFrom('profiles').select(PROFILE_COLUMNS).select(GENERATION.as('generation')), where), sort)
+    .limit(limit)
+    .offset(offset)
+    .execute()
+  return { rows, generation: rows.length > 0 ? Number(rows[0].generation) : undefined }
+}
+
+/**
  * The `limit` rows that follow a position in the sort order (keyset paging): a range scan from the
  * position on the same index as the page, whatever its depth. The position is the last row's id and
  * sort value; while that row exists its own value is used (exact whatever the collation), else the

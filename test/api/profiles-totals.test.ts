@@ -240,3 +240,36 @@ t.test('every total equals count(*) for random filters after inserts, deletes, i
   const rollup = await sql<{ total: string }>`SELECT total FROM profile_totals`.execute(api.db.db)
   t.equal(Number(rollup.rows[0].total), 0, 'the rollup follows TRUNCATE')
 })
+
+t.test('a filter counted before: its pages in one statement with the generation, and a write elsewhere is seen at once', async (t) => {
+  const base = '/api/profiles?gender=male&sort_by=age&order=asc&limit=5'
+  const males = async () => Number((await sql<{ n: string }>`SELECT count(*) AS n FROM profiles WHERE gender = 'male'`.execute(api.db.db)).rows[0].n)
+  async function agree(when: string) {
+    // The reference: a new instance on the same database, which has counted nothing yet.
+    const fresh = await buildTestApi(t, { db: api.db, env: { CACHE_TTL_SECONDS: '0' } })
+    const freshHeaders = await fresh.headers('analyst')
+    const total = await males()
+    t.ok(total > 20, `${when}: enough rows for a back half`)
+    const lastPage = Math.ceil(total / 5)
+    for (const page of [1, 2, lastPage - 1, lastPage]) {
+      const url = `${base}&page=${page}`
+      const mine = await get(url)
+      const theirs = (await fresh.app.inject({ method: 'GET', url, headers: freshHeaders })).json()
+      t.equal(mine.body.total, total, `${when}: page ${page} total is count(*)`)
+      t.same(mine.body.data.map((p: { id: string }) => p.id), theirs.data.map((p: { id: string }) => p.id), `${when}: page ${page} rows`)
+    }
+  }
+  const rows: NewProfile[] = Array.from({ length: 60 }, (_, i) => ({
+    id: newId(), name: `Generation Row ${i}`, gender: 'male', gender_probability: 0.9, age: i % 7, age_group: 'child',
+    country_id: 'NG', country_name: 'Nigeria', country_probability: 0.5,
+  }))
+  t.equal(await insertProfilesBatch(api.db.db, rows), 60)
+  await get(`${base}&page=1`) // counted here: later pages read the generation with their rows
+  await agree('counted')
+  const victim = (await get(`${base}&page=3`)).body.data[0].id
+  await sql`DELETE FROM profiles WHERE id = ${victim}`.execute(api.db.db) // another instance's write
+  await agree('after a delete elsewhere')
+  await sql`INSERT INTO profiles (id, name, gender, gender_probability, age, age_group, country_id, country_name, country_probability)
+    VALUES (${newId()}, 'Generation Check', 'male', 0.9, 1, 'child', 'NG', 'Nigeria', 0.9)`.execute(api.db.db)
+  await agree('after an insert elsewhere')
+})
