@@ -306,7 +306,7 @@ export async function benchApi(options: { rows?: number; duration?: number; only
         String(r.rps), String(r.p50), String(r.p99), `${((100 * r.rps) / hello.rps).toFixed(1)} %`,
         fmt(r.nodeMs, 3), fmt(r.pgMs, 3), String(s.qps), fmt(s.p50), fmt(s.p99), fmt(s.pgMs, 3),
       ])
-      console.log(`  ${table.at(-1)!.join(' | ')}`)
+      console.log(`  ${table.at(-1)!.join(' | ')}   (API peak RSS so far ${api.peakRssMb().toFixed(0)} MB)`)
     }
     const cachedLabel = 'list, unfiltered, pages 1–100, query cache on (repeated)'
     if (options.only === undefined || cachedLabel.includes(options.only)) {
@@ -329,6 +329,7 @@ export async function benchApi(options: { rows?: number; duration?: number; only
         await cached.stop()
       }
     }
+    notes.push(`API peak RSS over the HTTP cases: ${api.peakRssMb().toFixed(0)} MB`)
     const row = (prefix: string) => table.find((r) => r[0].startsWith(prefix))
     const [first, byCursor] = [row('page 1 (for the cursor ratio)'), row(`deep page (page ${deepPage}) by cursor`)]
     if (first && byCursor) {
