@@ -11,6 +11,20 @@ import { sql, type Kysely } from 'kysely'
  * Otherwise the bands above p_band plus the rows with p_lo <= p < p_hi (band p_band's part at or
  * above the threshold), from the probability's (…, id) index.
  */
+/**
+ * The rows of the threshold's band at or above it, for one probability column: with and without a
+ * gender condition as separate statements, so the one without stays an index-only range scan.
+ */
+function boundaryCount(column: 'gender_probability' | 'country_probability'): string {
+  const range = `p.${column} >= p_lo AND p.${column} < p_hi`
+  return `
+          IF p_genders IS NULL THEN
+            v_total := v_total + (SELECT count(*) FROM profiles p WHERE ${range});
+          ELSE
+            v_total := v_total + (SELECT count(*) FROM profiles p WHERE ${range} AND p.gender = ANY (p_genders));
+          END IF;`
+}
+
 export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`
     CREATE FUNCTION profile_band_total(p_dimension text, p_band int, p_genders text[], p_lo float8, p_hi float8)
@@ -30,18 +44,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
           AND (c.band > p_band OR (p_lo IS NULL AND c.band = p_band))
           AND (p_genders IS NULL OR c.gender = ANY (p_genders));
       IF p_lo IS NOT NULL THEN
-        IF p_dimension = 'gender' THEN
-          IF p_genders IS NULL THEN
-            v_total := v_total + (SELECT count(*) FROM profiles p WHERE p.gender_probability >= p_lo AND p.gender_probability < p_hi);
-          ELSE
-            v_total := v_total + (SELECT count(*) FROM profiles p
-              WHERE p.gender_probability >= p_lo AND p.gender_probability < p_hi AND p.gender = ANY (p_genders));
-          END IF;
-        ELSIF p_genders IS NULL THEN
-          v_total := v_total + (SELECT count(*) FROM profiles p WHERE p.country_probability >= p_lo AND p.country_probability < p_hi);
-        ELSE
-          v_total := v_total + (SELECT count(*) FROM profiles p
-            WHERE p.country_probability >= p_lo AND p.country_probability < p_hi AND p.gender = ANY (p_genders));
+        IF p_dimension = 'gender' THEN${sql.raw(boundaryCount('gender_probability'))}
+        ELSE${sql.raw(boundaryCount('country_probability'))}
         END IF;
       END IF;
       RETURN QUERY SELECT v_total, (SELECT t.generation FROM profile_totals t);
