@@ -25,11 +25,6 @@ export class GenerationCache<T> {
     return this.entries.get(key)
   }
 
-  /** Whether `key` has an entry, of whatever generation. */
-  has(key: string): boolean {
-    return this.entries.has(key)
-  }
-
   /** `generation` must have been read no later than (or in the same statement as) the value. */
   set(key: string, generation: number, value: T): void {
     if (this.entries.size >= this.maxEntries && !this.entries.has(key)) {

@@ -100,6 +100,8 @@ export class ProfilesService {
     if (known && offset < known.value) {
       const read = await this.readPage(where, sort, limit, offset, known.value)
       if (read.generation === known.generation) return { total: known.value, data: read.rows.map(toProfileJson) }
+      // A write since: the read generation drops the stale entry, so the total below counts at once.
+      if (read.generation !== undefined) this.totals.get(filterKey, read.generation)
     }
     let total: number
     let rows: Awaited<ReturnType<typeof listProfiles>>
@@ -139,7 +141,7 @@ export class ProfilesService {
   private async total(filterKey: string, where: ReturnType<typeof whereOf>): Promise<number> {
     // A filter never counted here goes straight to its count, which reads the generation itself:
     // one round trip, not two.
-    if (this.totals.has(filterKey)) {
+    if (this.totals.entry(filterKey)) {
       const known = this.totals.get(filterKey, await profilesGeneration(this.db.pool))
       if (known !== undefined) return known
     }
@@ -158,7 +160,7 @@ export class ProfilesService {
   ): Promise<ListEnvelope> {
     const [result, counts] = await Promise.all([this.page(filter, paging), facets.length > 0 ? this.facets(filter, facets) : undefined])
     // A page served again from the query cache (the same result object) gets the same envelope:
-    // its links and signed cursor are built once, and the route serialises it once (serializedJson).
+    // its links and signed cursor are built once, and the route serialises it once (sendSerialized).
     const memoKey = counts ? undefined : `${path}\n${paging.page}\n${paging.limit}\n${JSON.stringify(params)}`
     const memo = memoKey === undefined ? undefined : this.envelopes.get(result)
     const known = memoKey === undefined ? undefined : memo?.get(memoKey)
