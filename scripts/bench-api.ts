@@ -127,6 +127,14 @@ app.get('/by-id/:id', async (request) => {
   const { rows } = await pool.query({ name: 'by_id', text: process.env.FLOOR_BY_ID, values: [request.params.id] })
   return rows[0]
 })
+// The floor of a list: the API's one-statement page read (ten rows and the write generation) as a
+// named prepared statement, the rows returned under a response schema; no auth, total, links or logging.
+const row = { type: 'object', properties: Object.fromEntries(process.env.FLOOR_COLUMNS.split(',').map((c) => [c, {}])) }
+app.get('/list/:page', { schema: { response: { 200: { type: 'object', properties: { page: { type: 'integer' }, data: { type: 'array', items: row } } } } } }, async (request) => {
+  const page = Number(request.params.page)
+  const { rows } = await pool.query({ name: 'list', text: process.env.FLOOR_LIST, values: [(page - 1) * 10] })
+  return { page, data: rows }
+})
 await app.listen({ host: '127.0.0.1', port: 0 })
 console.log('listening on http://127.0.0.1:' + app.server.address().port)
 `
@@ -134,7 +142,13 @@ console.log('listening on http://127.0.0.1:' + app.server.address().port)
 async function startFloor(): Promise<{ url: string; pid: number; stop(): void }> {
   const child = spawn(process.execPath, ['--input-type=module', '-e', FLOOR_SOURCE], {
     cwd: process.cwd(),
-    env: { ...process.env, FLOOR_DATABASE_URL: BENCH_DATABASE_URL, FLOOR_BY_ID: `SELECT ${COLS} FROM profiles WHERE id = $1` },
+    env: {
+      ...process.env,
+      FLOOR_DATABASE_URL: BENCH_DATABASE_URL,
+      FLOOR_BY_ID: `SELECT ${COLS} FROM profiles WHERE id = $1`,
+      FLOOR_LIST: `SELECT ${COLS}, (SELECT generation FROM profile_totals) AS generation FROM profiles ORDER BY id DESC LIMIT 10 OFFSET $1`,
+      FLOOR_COLUMNS: [...PROFILE_COLUMNS, 'generation'].join(','),
+    },
     stdio: ['ignore', 'pipe', 'inherit'],
   })
   const url = await new Promise<string>((resolve, reject) => {
@@ -295,6 +309,17 @@ export async function benchApi(options: { rows?: number; duration?: number; only
       table.push([
         '(floor) bare Fastify + the same SELECT by id', String(byId.rps), String(byId.p50), String(byId.p99),
         `${((100 * byId.rps) / hello.rps).toFixed(1)} %`, fmt(byId.nodeMs, 3), fmt(byId.pgMs, 3), '–', '–', '–', '–',
+      ])
+    }
+    if (options.only === undefined || 'list, unfiltered, pages 1–100'.includes(options.only)) {
+      // What any list route that reads its page in one statement can reach here: bare Fastify + pg.
+      const floorPgPids = () => backendPids(pool, 'insighta-bench-floor')
+      const listPaths = pages(100).map((p) => `/list/${p}`)
+      await http(floor.url, listPaths, {}, 2, floor.pid, floorPgPids)
+      const list = await http(floor.url, listPaths, {}, seconds, floor.pid, floorPgPids)
+      table.push([
+        '(floor) bare Fastify + the same page read, pages 1–100', String(list.rps), String(list.p50), String(list.p99),
+        `${((100 * list.rps) / hello.rps).toFixed(1)} %`, fmt(list.nodeMs, 3), fmt(list.pgMs, 3), '–', '–', '–', '–',
       ])
     }
     for (const c of cases) {
