@@ -301,27 +301,20 @@ export async function benchApi(options: { rows?: number; duration?: number; only
     const hello = await http(floor.url, ['/'], {}, seconds, floor.pid, async () => [])
     const fmt = (n: number, d = 2) => n.toFixed(d)
     table.push(['hello-world floor', String(hello.rps), String(hello.p50), String(hello.p99), '100 %', fmt(hello.nodeMs, 3), '–', '–', '–', '–', '–'])
-    if (options.only === undefined || 'get by id'.includes(options.only)) {
-      // What any route that reads one row per request can reach here: bare Fastify + pg, same query.
+    // The bare Fastify + pg floors: what any route doing the same one-statement read can reach here.
+    const bareFloor = async (label: string, paths: string[]) => {
       const floorPgPids = () => backendPids(pool, 'insighta-bench-floor')
-      await http(floor.url, ids.map((id) => `/by-id/${id}`), {}, 2, floor.pid, floorPgPids)
-      const byId = await http(floor.url, ids.map((id) => `/by-id/${id}`), {}, seconds, floor.pid, floorPgPids)
+      await http(floor.url, paths, {}, 2, floor.pid, floorPgPids)
+      const r = await http(floor.url, paths, {}, seconds, floor.pid, floorPgPids)
       table.push([
-        '(floor) bare Fastify + the same SELECT by id', String(byId.rps), String(byId.p50), String(byId.p99),
-        `${((100 * byId.rps) / hello.rps).toFixed(1)} %`, fmt(byId.nodeMs, 3), fmt(byId.pgMs, 3), '–', '–', '–', '–',
+        label, String(r.rps), String(r.p50), String(r.p99),
+        `${((100 * r.rps) / hello.rps).toFixed(1)} %`, fmt(r.nodeMs, 3), fmt(r.pgMs, 3), '–', '–', '–', '–',
       ])
     }
-    if (options.only === undefined || 'list, unfiltered, pages 1–100'.includes(options.only)) {
-      // What any list route that reads its page in one statement can reach here: bare Fastify + pg.
-      const floorPgPids = () => backendPids(pool, 'insighta-bench-floor')
-      const listPaths = pages(100).map((p) => `/list/${p}`)
-      await http(floor.url, listPaths, {}, 2, floor.pid, floorPgPids)
-      const list = await http(floor.url, listPaths, {}, seconds, floor.pid, floorPgPids)
-      table.push([
-        '(floor) bare Fastify + the same page read, pages 1–100', String(list.rps), String(list.p50), String(list.p99),
-        `${((100 * list.rps) / hello.rps).toFixed(1)} %`, fmt(list.nodeMs, 3), fmt(list.pgMs, 3), '–', '–', '–', '–',
-      ])
-    }
+    if (options.only === undefined || 'get by id'.includes(options.only))
+      await bareFloor('(floor) bare Fastify + the same SELECT by id', ids.map((id) => `/by-id/${id}`))
+    if (options.only === undefined || 'list, unfiltered, pages 1–100'.includes(options.only))
+      await bareFloor('(floor) bare Fastify + the same page read, pages 1–100', pages(100).map((p) => `/list/${p}`))
     for (const c of cases) {
       if (options.only !== undefined && !c.label.includes(options.only)) continue
       const r = await http(api.url, c.paths, headers, seconds, api.pid, apiPgPids)
