@@ -265,8 +265,7 @@ export class DeviceLoginService {
     }
     // The device that redeems is the device that holds the tokens: the session takes its address and
     // user agent (the portal's call that approved it never labels it).
-    const expiresAt = await sessions.activate(session, context)
-    const pair = await sessions.issue(user, { id: session.id, expiresAt })
+    const pair = await sessions.issue(user, await sessions.activate(session, context))
     return { pair, user }
   }
 }

@@ -284,7 +284,7 @@ export class LoginService {
 
   private async openSession(user: UserRow, clientId: string, context: RequestContext): Promise<LoginResult> {
     const session = await this.deps.sessions.create(user.id, clientId, context)
-    const pair = await this.deps.sessions.issue(user, { id: session.id, expiresAt: session.expires_at })
+    const pair = await this.deps.sessions.issue(user, { id: session.id, expiresAt: session.expires_at, usedAt: session.last_used_at })
     await this.deps.audit.record('login.success', context, {
       actorId: user.id,
       subjectId: user.id,
@@ -386,8 +386,7 @@ export class LoginService {
     // The session was opened when the browser reached the callback. A public client (the CLI)
     // redeems from the machine that will hold the tokens, so that request names the session's
     // device; the portal redeems server to server for the browser, whose session it stays.
-    const expiresAt = await this.deps.sessions.activate(session, client.confidential ? undefined : context)
-    const pair = await this.deps.sessions.issue(user, { id: session.id, expiresAt })
+    const pair = await this.deps.sessions.issue(user, await this.deps.sessions.activate(session, client.confidential ? undefined : context))
     return { pair, user }
   }
 }

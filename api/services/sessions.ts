@@ -104,11 +104,12 @@ export class SessionService {
    * use the tokens (the CLI, not a browser that approved it): the session is then labelled with its
    * address and user agent.
    */
-  async activate(session: SessionRow, holder?: RequestContext): Promise<Date> {
+  async activate(session: SessionRow, holder?: RequestContext): Promise<{ id: string; expiresAt: Date; usedAt: Date }> {
     const expiresAt = new Date(session.created_at.getTime() + this.deps.config.sessionAbsoluteSeconds * 1000)
-    await activateSession(this.deps.db.db, session.id, { expiresAt, now: this.now(), device: holder && deviceOf(holder) })
+    const usedAt = this.now()
+    await activateSession(this.deps.db.db, session.id, { expiresAt, now: usedAt, device: holder && deviceOf(holder) })
     this.deps.cache.evictSession(session.id)
-    return expiresAt
+    return { id: session.id, expiresAt, usedAt }
   }
 
   private refreshExpiry(now: Date, sessionExpiresAt: Date): Date {
@@ -134,9 +135,13 @@ export class SessionService {
     }
   }
 
-  /** The first pair of a session. */
-  async issue(user: { id: string; role: Role }, session: { id: string; expiresAt: Date }): Promise<TokenPair> {
-    const now = this.now()
+  /**
+   * The first pair of a session. Its refresh token's idle time starts at `usedAt`, the instant stamped
+   * as the session's last use, so "idle end = last use + idle lifetime" holds to the millisecond (two
+   * reads of the clock could straddle a second and disagree once both are shown truncated).
+   */
+  async issue(user: { id: string; role: Role }, session: { id: string; expiresAt: Date; usedAt: Date }): Promise<TokenPair> {
+    const now = session.usedAt
     const refreshToken = newSecret(this.deps.random, 32)
     const expiresAt = this.refreshExpiry(now, session.expiresAt)
     await insertRefreshToken(this.deps.db.db, {

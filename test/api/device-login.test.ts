@@ -12,7 +12,9 @@ import { buildTestApi, TEST_ENV } from '../helpers/api.ts'
 import { bearer, createTestUser, listen, PORTAL_SECRET, postJson } from '../helpers/auth.ts'
 
 let now = Date.parse('2026-12-02T06:00:00Z')
-const clock = () => now
+/** Added to `now` on every read of the clock (0: time stands still unless a test moves it). */
+let tick = 0
+const clock = () => (now += tick)
 const VERIFICATION_URI = 'http://localhost:3001/device'
 const api = await buildTestApi(t, {
   clock,
@@ -125,6 +127,24 @@ t.test('the whole flow: code, pending, slow_down, portal lookup and approval, to
 
   const events = (await listAuditEvents(api.db.db, { subjectId: alice.row.id })).map((e) => e.event)
   for (const event of ['device.approve', 'login.success', 'device.replay']) t.ok(events.includes(event), event)
+})
+
+t.test('the session’s last use and its first refresh token’s idle end are one instant, even when the clock moves between reads', async (t) => {
+  const bob = await createTestUser(api.app, 'analyst')
+  const started = await deviceCode()
+  t.equal((await portalCall('POST', '/auth/device/approve', await bob.accessToken(), { user_code: started.user_code })).status, 200)
+  now += 20_000
+  tick = 1000 // every read of the clock is a new second while the tokens are redeemed
+  const tokens = await poll(started.device_code)
+  tick = 0
+  t.equal(tokens.status, 200)
+  const sessions = await fetch(`${base}/api/sessions`, { headers: bearer(String(tokens.body.access_token)) })
+  const current = ((await sessions.json()) as { data: { current: boolean; last_used_at: string; idle_expires_at: string; expires_at: string }[] }).data.find(
+    (s) => s.current,
+  )
+  t.ok(current, 'the device’s session, listed')
+  const idle = Date.parse(current!.idle_expires_at) - Date.parse(current!.last_used_at)
+  t.equal(idle, api.config.auth.refreshTokenIdleSeconds * 1000, 'idle end = last use + the idle lifetime')
 })
 
 t.test('the session is labelled by the CLI that redeems it, never by the browser that approved it', async (t) => {

@@ -51,6 +51,26 @@ t.test('a session whose refresh token lapsed is not listed; the idle end is show
   t.ok(later.some((s) => s.id === second.sessionId))
 })
 
+t.test('a session’s last use and its first idle end are one instant, however the clock moves between reads', async (t) => {
+  // Every read of this clock is a new second: an idle end taken from a second read would be off by one.
+  let now = Date.parse('2026-12-05T10:00:00.999Z')
+  const ticking = await buildTestApi(t, { clock: () => (now += 1000), env: { REFRESH_TOKEN_IDLE_SECONDS: '300', AUTH_TEST_CODE_ENABLED: 'true' } })
+  type Listed = { id: string; current: boolean; last_used_at: string; idle_expires_at: string }
+  const list = async (accessToken: string) =>
+    (await ticking.app.inject({ method: 'GET', url: '/api/sessions', headers: bearer(accessToken) })).json().data as Listed[]
+  const frank = await createTestUser(ticking.app, 'analyst')
+  const helper = await frank.newSessionTokens('insighta-cli')
+  const login = (await ticking.app.inject({ method: 'GET', url: '/auth/github/callback?code=test_code' })).json() as { access_token: string }
+  for (const [how, accessToken] of [
+    ['a session opened and issued', helper.accessToken],
+    ['a test_code login', login.access_token],
+  ] as const) {
+    const current = (await list(accessToken)).find((s) => s.current)
+    t.ok(current, `${how}: listed`)
+    t.equal(Date.parse(current!.idle_expires_at), Date.parse(current!.last_used_at) + 300_000, `${how}: idle end = last use + 300 s`)
+  }
+})
+
 t.test("someone else's session: 404 for an analyst, revocable by an admin (audited)", async (t) => {
   const alice = await createTestUser(api.app, 'analyst')
   const bob = await createTestUser(api.app, 'analyst')

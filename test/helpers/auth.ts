@@ -42,14 +42,14 @@ export async function createTestUser(
   })
   const session = await identity.sessions.create(row.id, 'test-helper', { ...NO_REQUEST, userAgent: 'tap' })
   // Like every real session it holds a refresh token (unused here), so it is live until that lapses.
-  await identity.sessions.issue(row, { id: session.id, expiresAt: session.expires_at })
+  await identity.sessions.issue(row, { id: session.id, expiresAt: session.expires_at, usedAt: session.last_used_at })
   return {
     row,
     sessionId: session.id,
     accessToken: () => identity.tokens.sign({ userId: row.id, role: row.role, sessionId: session.id }),
     async newSessionTokens(clientId = 'test-helper') {
       const s = await identity.sessions.create(row.id, clientId, { ...NO_REQUEST, userAgent: 'tap' })
-      const pair = await identity.sessions.issue(row, { id: s.id, expiresAt: s.expires_at })
+      const pair = await identity.sessions.issue(row, { id: s.id, expiresAt: s.expires_at, usedAt: s.last_used_at })
       return { accessToken: pair.accessToken, refreshToken: pair.refreshToken, sessionId: s.id }
     },
   }
