@@ -128,10 +128,10 @@ export class ProfilesService {
     if (offset > total / 2) {
       const take = Math.min(limit, total - offset)
       const reversed = { column: sort.column, direction: sort.direction === 'asc' ? ('desc' as const) : ('asc' as const) }
-      const read = await listProfilesWithGeneration(this.db.db, where, reversed, take, total - offset - take)
+      const read = await listProfilesWithGeneration(this.db.db, this.db.pool, where, reversed, take, total - offset - take)
       return { rows: read.rows.reverse(), generation: read.generation }
     }
-    return listProfilesWithGeneration(this.db.db, where, sort, limit, offset)
+    return listProfilesWithGeneration(this.db.db, this.db.pool, where, sort, limit, offset)
   }
 
   /**

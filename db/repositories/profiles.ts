@@ -217,21 +217,41 @@ export async function listProfiles(
 }
 
 /**
+ * The page reads' statement texts get a name each, up to this many (filter shape × sort); a text
+ * past them runs unnamed. Bounded because every pooled connection keeps what it prepared.
+ */
+const MAX_PREPARED_PAGE_SHAPES = 64
+const pageStatementNames = new Map<string, string>()
+
+/**
  * listProfiles with the write generation read in the same statement (the same snapshot), so a total
  * cached with that generation can be trusted for this page without a round trip of its own.
- * `generation` is undefined when the page is empty (nothing to carry it).
+ * `generation` is undefined when the page is empty (nothing to carry it). The hot path of every list:
+ * built by Kysely, then run as a named prepared statement straight on the pool (parsed once per
+ * connection, none of Kysely's execution layers); Postgres still chooses custom or generic plans
+ * per statement as it does for any prepared statement.
  */
 export async function listProfilesWithGeneration(
   db: Executor,
+  pool: pg.Pool,
   where: ProfileWhere,
   sort: ProfileSort,
   limit: number,
   offset: number,
 ): Promise<{ rows: ProfileRow[]; generation: number | undefined }> {
-  const rows = await orderBySort(applyWhere(db.selectFrom('profiles').select(PROFILE_COLUMNS).select(GENERATION.as('generation')), where), sort)
+  const compiled = orderBySort(applyWhere(db.selectFrom('profiles').select(PROFILE_COLUMNS).select(GENERATION.as('generation')), where), sort)
     .limit(limit)
     .offset(offset)
-    .execute()
+    .compile()
+  let name = pageStatementNames.get(compiled.sql)
+  if (name === undefined && pageStatementNames.size < MAX_PREPARED_PAGE_SHAPES) {
+    pageStatementNames.set(compiled.sql, (name = `profiles_page_${pageStatementNames.size + 1}`))
+  }
+  const values = compiled.parameters as unknown[]
+  const { rows } =
+    name === undefined
+      ? await pool.query<ProfileRow & { generation: number }>(compiled.sql, values)
+      : await preparedQuery<ProfileRow & { generation: number }>(pool, name, compiled.sql, values)
   return { rows, generation: rows.length > 0 ? Number(rows[0].generation) : undefined }
 }
 
