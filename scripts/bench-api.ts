@@ -6,7 +6,6 @@
  * (rows/s, peak RSS, ratio to INSERT … SELECT of the same rows on the same schema) and seed.
  */
 import { spawn } from 'node:child_process'
-import { readFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
@@ -16,37 +15,10 @@ import { PROFILE_COLUMNS } from '../contract/profile.ts'
 import { probabilityBand } from '../db/repositories/profiles.ts'
 import { deleteImported, sqlImportCeiling, upload, writeCsv } from './bench-import.ts'
 import { benchSeed } from './bench-seed.ts'
-import { BENCH_DATABASE_URL, benchApiEnv, ensureProfiles, machineLine, startChild } from './bench-support.ts'
+import { backendPids, BENCH_DATABASE_URL, benchApiEnv, cpuMs, cpuOf, ensureProfiles, machineLine, startChild, sum } from './bench-support.ts'
 
 const CONNECTIONS = 32
 const SQL_CONNECTIONS = 16 // the API's DB_POOL_MAX in benchApiEnv
-const TICK_MS = 1000 / 100 // CLK_TCK
-
-/** utime + stime of a process, in ms; 0 when it is gone. */
-function cpuMs(pid: number): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
-    return (Number(fields[11]) + Number(fields[12])) * TICK_MS
-  } catch {
-    return 0
-  }
-}
-
-/** Postgres backends of one application on the bench database. */
-async function backendPids(pool: pg.Pool, application: string): Promise<number[]> {
-  const { rows } = await pool.query<{ pid: number }>(
-    'SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1',
-    [application],
-  )
-  return rows.map((r) => r.pid)
-}
-
-function cpuOf(pids: Iterable<number>, before = new Map<number, number>()): Map<number, number> {
-  const now = new Map<number, number>()
-  for (const pid of pids) now.set(pid, cpuMs(pid) - (before.get(pid) ?? 0))
-  return now
-}
-const sum = (m: Map<number, number>) => [...m.values()].reduce((a, b) => a + b, 0)
 
 interface HttpResult {
   rps: number

@@ -20,7 +20,7 @@ import type { ImportReport } from '../contract/import-report.ts'
 import { csvLine } from '../api/services/csv.ts'
 import { readSeedFile } from '../db/seed/seed.ts'
 import { syntheticProfiles } from '../db/seed/synthetic.ts'
-import { BENCH_DATABASE_URL, benchApiEnv, ensureProfiles, machineLine, startChild, type ChildApp } from './bench-support.ts'
+import { backendPids, BENCH_DATABASE_URL, benchApiEnv, cpuMs, cpuOf, ensureProfiles, machineLine, startChild, sum, type ChildApp } from './bench-support.ts'
 
 const TABLE_ROWS = 1_000_000
 const CONCURRENT_ROWS = 50_000
@@ -190,13 +190,23 @@ export async function benchImport(options: { rows?: number; duration?: number } 
 
     const duringLoad = listLoad(api.url, token)
     await new Promise((r) => setTimeout(r, 500))
+    const apiPid = api.pid
+    const nodeBefore = cpuMs(apiPid)
+    const pgBefore = cpuOf(await backendPids(pool, 'insighta'))
     const result = await upload(api, token, big)
+    const nodeCpu = (cpuMs(apiPid) - nodeBefore) / 1000
+    const pgCpu = sum(cpuOf(await backendPids(pool, 'insighta'), pgBefore)) / 1000
     const during = await duringLoad.stop()
     console.log(latencyLine('during the import', during))
     if (result.status !== 200) throw new Error(`import answered ${result.status}: ${JSON.stringify(result.body)}`)
     const rate = Math.round(rows / result.seconds)
     console.log(`\nimport of ${rows} rows: ${result.seconds.toFixed(1)} s, ${rate} rows/s — ${reportLine(result.body)}`)
     console.log(`API peak RSS: ${api.peakRssMb().toFixed(0)} MB (before the import ${rssBefore.toFixed(0)} MB)`)
+    // Where the import's time goes (the list load's share included, small at its fixed rate).
+    console.log(
+      `CPU over the import: API (Node) ${nodeCpu.toFixed(1)} s = ${((1e6 * nodeCpu) / rows).toFixed(1)} µs/row, ` +
+        `its Postgres backends ${pgCpu.toFixed(1)} s = ${((1e6 * pgCpu) / rows).toFixed(1)} µs/row, over ${result.seconds.toFixed(1)} s on ${os.cpus().length} cores`,
+    )
     if (result.body.inserted !== rows) throw new Error(`expected ${rows} rows inserted`)
 
     console.log(`\ntwo concurrent imports of ${CONCURRENT_ROWS} rows each (different files):`)

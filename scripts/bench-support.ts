@@ -18,6 +18,35 @@ import { build } from './build.ts'
 export const BENCH_DATABASE_URL =
   process.env.BENCH_DATABASE_URL ?? 'postgres://postgres:postgres@127.0.0.1:5432/insighta_bench'
 
+const TICK_MS = 1000 / 100 // CLK_TCK
+
+/** utime + stime of a process, in ms; 0 when it is gone. */
+export function cpuMs(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
+    return (Number(fields[11]) + Number(fields[12])) * TICK_MS
+  } catch {
+    return 0
+  }
+}
+
+/** Postgres backends of one application on the bench database. */
+export async function backendPids(pool: pg.Pool, application: string): Promise<number[]> {
+  const { rows } = await pool.query<{ pid: number }>(
+    'SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1',
+    [application],
+  )
+  return rows.map((r) => r.pid)
+}
+
+/** CPU ms of each process since `before` (or since it started). */
+export function cpuOf(pids: Iterable<number>, before = new Map<number, number>()): Map<number, number> {
+  const now = new Map<number, number>()
+  for (const pid of pids) now.set(pid, cpuMs(pid) - (before.get(pid) ?? 0))
+  return now
+}
+export const sum = (m: Map<number, number>) => [...m.values()].reduce((a, b) => a + b, 0)
+
 export function machineLine(): string {
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU'
   return `${os.cpus().length} × ${cpu}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM, Node ${process.version}, load avg ${os
