@@ -1,7 +1,7 @@
 /**
- * `profiles export` of 200,000 rows (~22 MB of CSV) from the real API: every row arrives, and the CLI's peak memory
- * (maximum resident set size, measured by GNU time around the child) stays far below what holding
- * the file would take — the export is streamed to disk with backpressure.
+ * `profiles export` of 200,000 rows (~22 MB of CSV) from the real API: every row arrives, and the
+ * CLI's peak memory (maximum resident set size, measured by GNU time around the child) stays far
+ * below what holding the file would take — the export is streamed to disk with backpressure.
  */
 import { existsSync } from 'node:fs'
 import { readdir, stat } from 'node:fs/promises'
@@ -58,7 +58,8 @@ if (!existsSync(TIME)) {
     t.match(file, /^profiles_\d{8}T\d{6}Z\.csv$/)
     const size = (await stat(path.join(cwd, file))).size
     t.match(result.stdout, new RegExp(`^Exported ${ROWS} profiles \\(`), 'every row counted')
-    t.ok(size > 10 * 1024 * 1024, `a real file: ${(size / 1024 / 1024).toFixed(1)} MB`)
+    // The thresholds separate streaming from holding only for a file this large.
+    t.ok(size > 20 * 1024 * 1024, `a file large enough to tell streaming from holding: ${(size / 1024 / 1024).toFixed(1)} MB`)
 
     t.ok(maxRssMb > 0 && small.maxRssMb > 0, 'GNU time reported the peak memory')
     const mb = (n: number) => `${n.toFixed(0)} MB`
