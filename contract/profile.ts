@@ -32,3 +32,21 @@ export type ProfileJson = Static<typeof ProfileSchema>
 export function formatTimestamp(date: Date): string {
   return `${date.toISOString().slice(0, 19)}Z`
 }
+
+let lastSecond = -1
+let lastCreatedAt = ''
+
+/**
+ * A profile's created_at from its id: the v7 id's first 48 bits are milliseconds since the epoch,
+ * and created_at is that instant truncated to the second (contract §1), exactly what the table's
+ * generated column stores. Rows written together share their second, so the last one is kept.
+ */
+export function createdAtOfId(id: string): string {
+  const ms = parseInt(id.slice(0, 8), 16) * 0x10000 + parseInt(id.slice(9, 13), 16)
+  const second = Math.floor(ms / 1000)
+  if (second !== lastSecond) {
+    lastCreatedAt = formatTimestamp(new Date(second * 1000))
+    lastSecond = second
+  }
+  return lastCreatedAt
+}

@@ -1,5 +1,5 @@
 /** The translation between the contract's vocabulary and the profiles table's rows. */
-import { formatTimestamp, type ProfileJson } from '../../contract/profile.ts'
+import { createdAtOfId, type ProfileJson } from '../../contract/profile.ts'
 import { AGE_GROUP_BOUNDS, AGE_GROUPS, valuesOf, type AgeGroup, type ProfileFilter } from '../../contract/profile-filter.ts'
 import type { ProfileRow, ProfileWhere } from '../../db/repositories/profiles.ts'
 
@@ -52,6 +52,6 @@ export function toProfileJson(row: ProfileRow): ProfileJson {
     country_id: row.country_id.trim(),
     country_name: row.country_name,
     country_probability: row.country_probability,
-    created_at: formatTimestamp(row.created_at),
+    created_at: createdAtOfId(row.id),
   }
 }

@@ -4,8 +4,15 @@ import { PROFILE_COLUMNS } from '../../contract/profile.ts'
 import type { SortColumn } from '../../contract/profile-query.ts'
 import type { Database, Executor, ProfilesTable } from '../types.ts'
 
-/** A profile row as selected (created_at as a Date). */
-export type ProfileRow = Omit<ProfilesTable, 'created_at'> & { created_at: Date }
+/**
+ * A profile row as read: its stored columns without `created_at`, which is generated from the id
+ * and derived from it where it is shown (`createdAtOfId`), so no list or lookup has Postgres send a
+ * timestamp that `pg` then parses into a Date only for it to be formatted back.
+ */
+export type ProfileRow = Omit<ProfilesTable, 'created_at'>
+
+/** The columns a profile row is read with: PROFILE_COLUMNS but the derived created_at. */
+export const PROFILE_ROW_COLUMNS = PROFILE_COLUMNS.filter((c): c is Exclude<(typeof PROFILE_COLUMNS)[number], 'created_at'> => c !== 'created_at')
 
 /** What the repository filters on; age groups are already resolved to age bounds by the caller. */
 export interface ProfileWhere {
@@ -27,7 +34,7 @@ export interface ProfileSort {
 }
 
 /** created_at is generated from the id (a v7 id minted at the wanted time carries it). */
-export type NewProfile = Omit<ProfilesTable, 'created_at'>
+export type NewProfile = ProfileRow
 
 /** gender, country and age conditions, which the profiles table and the maintained counts share. */
 function applyCountedWhere<QB extends SelectQueryBuilder<Database, 'profiles' | 'profile_counts', O>, O>(query: QB, where: ProfileWhere): QB {
@@ -81,14 +88,14 @@ function countsQuery(db: Executor, where: ProfileWhere) {
 }
 
 export async function findProfileById(db: Executor, id: string): Promise<ProfileRow | undefined> {
-  return db.selectFrom('profiles').select(PROFILE_COLUMNS).where('id', '=', id).executeTakeFirst()
+  return db.selectFrom('profiles').select(PROFILE_ROW_COLUMNS).where('id', '=', id).executeTakeFirst()
 }
 
 /**
  * The hottest read, as a named prepared statement straight on the pool: parsed and planned once per
  * connection, no query building per request.
  */
-const PROFILE_BY_ID = `SELECT ${PROFILE_COLUMNS.join(', ')} FROM profiles WHERE id = $1`
+const PROFILE_BY_ID = `SELECT ${PROFILE_ROW_COLUMNS.join(', ')} FROM profiles WHERE id = $1`
 export async function findProfileByIdPrepared(pool: pg.Pool, id: string): Promise<ProfileRow | undefined> {
   const { rows } = await preparedQuery<ProfileRow>(pool, 'profile_by_id', PROFILE_BY_ID, [id])
   return rows[0]
@@ -127,7 +134,7 @@ async function preparedQuery<R extends pg.QueryResultRow>(pool: pg.Pool, name: s
 export async function findProfileByName(db: Executor, name: string): Promise<ProfileRow | undefined> {
   return db
     .selectFrom('profiles')
-    .select(PROFILE_COLUMNS)
+    .select(PROFILE_ROW_COLUMNS)
     .where(sql`lower(name)`, '=', name.trim().toLowerCase())
     .executeTakeFirst()
 }
@@ -138,7 +145,7 @@ export async function insertProfile(db: Executor, profile: NewProfile): Promise<
     .insertInto('profiles')
     .values(profile)
     .onConflict((oc) => oc.expression(sql`lower(name)`).doNothing())
-    .returning(PROFILE_COLUMNS)
+    .returning(PROFILE_ROW_COLUMNS)
     .executeTakeFirst()
 }
 
@@ -210,7 +217,7 @@ export async function listProfiles(
   limit: number,
   offset: number,
 ): Promise<ProfileRow[]> {
-  return orderBySort(applyWhere(db.selectFrom('profiles').select(PROFILE_COLUMNS), where), sort)
+  return orderBySort(applyWhere(db.selectFrom('profiles').select(PROFILE_ROW_COLUMNS), where), sort)
     .limit(limit)
     .offset(offset)
     .execute()
@@ -239,7 +246,7 @@ export async function listProfilesWithGeneration(
   limit: number,
   offset: number,
 ): Promise<{ rows: ProfileRow[]; generation: number | undefined }> {
-  const compiled = orderBySort(applyWhere(db.selectFrom('profiles').select(PROFILE_COLUMNS).select(GENERATION.as('generation')), where), sort)
+  const compiled = orderBySort(applyWhere(db.selectFrom('profiles').select(PROFILE_ROW_COLUMNS).select(GENERATION.as('generation')), where), sort)
     .limit(limit)
     .offset(offset)
     .compile()
@@ -269,7 +276,7 @@ export async function listProfilesAfter(
   limit: number,
 ): Promise<ProfileRow[]> {
   const op = sort.direction === 'asc' ? '>' : '<'
-  const query = applyWhere(db.selectFrom('profiles').select(PROFILE_COLUMNS), where)
+  const query = applyWhere(db.selectFrom('profiles').select(PROFILE_ROW_COLUMNS), where)
   let positioned
   if (sort.column === 'created_at') {
     positioned = query.where('id', op, after.id)
