@@ -5,7 +5,7 @@ import { Readable } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { parse as parseCsv } from 'csv-parse/sync'
 import t from 'tap'
-import { BATCH_SIZE, CsvRecordReader } from '../../api/services/csv-import/import.ts'
+import { BATCH_SIZE, CsvRecordReader, ProfileCsvImport, ROWS_PER_TURN } from '../../api/services/csv-import/import.ts'
 import { rawText, type CsvRecord } from '../../api/services/csv-import/records.ts'
 import { MAX_RAW_CHARS, type ImportReport, type ReasonKey } from '../../contract/import-report.ts'
 import { buildTestApi } from '../helpers/api.ts'
@@ -486,4 +486,28 @@ t.test('a connection cut halfway keeps the committed batches and the server stay
 
   const next = await upload(`${HEADER}\n${rows('After Cut', 2)}`)
   t.equal(next.json().inserted, 2, 'and imports again')
+})
+
+t.test('an upload that is all there at once still leaves the event loop a turn every ROWS_PER_TURN rows', async (t) => {
+  // One chunk, ready at once: only the import's own turns let anything else run between its rows
+  // (each batch's INSERT is a wait too, but one every BATCH_SIZE rows).
+  const n = 3 * BATCH_SIZE + 17
+  const source = Readable.from([Buffer.from(`${HEADER}\n${rows('Turn Taking', n)}`)])
+  const { rows: users } = await api.db.pool.query<{ id: string }>('SELECT id FROM users LIMIT 1')
+  const job = new ProfileCsvImport(api.db.db, { userId: users[0].id, maxRows: n, concurrency: 2 })
+  const seen: number[] = []
+  let running = true
+  const turn = () => {
+    seen.push(job.report.total_rows)
+    if (running) setImmediate(turn)
+  }
+  setImmediate(turn)
+  const report = await job.run(source).finally(() => {
+    running = false
+  })
+  t.equal(report.inserted, n)
+  t.equal(await countLike('Turn Taking'), n)
+  let widest = 0
+  for (let i = 1; i < seen.length; i++) widest = Math.max(widest, seen[i] - seen[i - 1])
+  t.ok(widest > 0 && widest <= ROWS_PER_TURN, `at most ${ROWS_PER_TURN} rows read between two turns of the event loop (widest: ${widest})`)
 })
