@@ -2,7 +2,7 @@
  * npm run bench -- import — POST /api/profiles/import on real Postgres: a generated CSV (500,000 rows
  * by default, --rows N) uploaded as a stream into a table that already holds 1M profiles, while a
  * second client runs the list benchmark. Prints rows/s, the API's peak RSS and the list p99 idle vs
- * during the import; then two concurrent imports of two different 50k-row files and both reports.
+ * during the import (and of /healthz, which needs only the event loop); then two concurrent imports of two different 50k-row files and both reports.
  * --duration S sets the idle list measurement (default 5 s). The imported rows are deleted afterwards
  * so the bench database stays at its 1M profiles.
  */
@@ -30,6 +30,11 @@ const LIST_CONNECTIONS = 8
  * two cores measures queueing, and would leave the import whatever CPU it does not take.
  */
 const LIST_RATE = 50
+/**
+ * Beside it, /healthz at a fixed rate on one connection: a request that needs nothing but the API's
+ * event loop, so its latency is how long the import keeps the loop from other requests.
+ */
+const PROBE_RATE = 100
 export const IMPORT_COLUMNS = ['name', 'gender', 'age', 'country_id', 'country_name', 'gender_probability', 'country_probability'] as const
 /**
  * Generated names carry two initials ("Amara K. X. Okafor"); the seed and the synthetic 1M carry one,
@@ -125,6 +130,24 @@ function listLoad(url: string, token: string, seconds?: number): Load {
   }
 }
 
+/** /healthz at PROBE_RATE, until stopped. */
+function probeLoad(url: string): Load {
+  let instance: autocannon.Instance | undefined
+  const done = new Promise<autocannon.Result>((resolve, reject) => {
+    instance = autocannon(
+      { url: `${url}/healthz`, connections: 1, overallRate: PROBE_RATE, duration: 3600 },
+      (err: unknown, result) => (err ? reject(err) : resolve(result)),
+    )
+  })
+  return {
+    done,
+    stop() {
+      instance?.stop()
+      return done
+    },
+  }
+}
+
 function latencyLine(label: string, r: autocannon.Result): string {
   const problems = r.non2xx || r.errors || r.timeouts ? `   (non-2xx ${r.non2xx}, errors ${r.errors + r.timeouts})` : ''
   return `${label.padEnd(26)} ${String(Math.round(r.requests.average)).padStart(6)} req/s   p50 ${String(r.latency.p50).padStart(4)} ms   p99 ${String(r.latency.p99).padStart(4)} ms${problems}`
@@ -183,12 +206,15 @@ export async function benchImport(options: { rows?: number; duration?: number } 
     // warm-up first: the first seconds of a fresh API (JIT, pool, plans) are not its idle latency
     await listLoad(api.url, token, 2).done
     const idleLoad = listLoad(api.url, token)
+    const idleProbe = probeLoad(api.url)
     await new Promise((r) => setTimeout(r, idleSeconds * 1000))
     const idle = await idleLoad.stop()
+    const probeIdle = await idleProbe.stop()
     console.log(latencyLine('idle', idle))
     const rssBefore = api.peakRssMb()
 
     const duringLoad = listLoad(api.url, token)
+    const duringProbe = probeLoad(api.url)
     await new Promise((r) => setTimeout(r, 500))
     const apiPid = api.pid
     const nodeBefore = cpuMs(apiPid)
@@ -197,7 +223,9 @@ export async function benchImport(options: { rows?: number; duration?: number } 
     const nodeCpu = (cpuMs(apiPid) - nodeBefore) / 1000
     const pgCpu = sum(cpuOf(await backendPids(pool, 'insighta'), pgBefore)) / 1000
     const during = await duringLoad.stop()
+    const probeDuring = await duringProbe.stop()
     console.log(latencyLine('during the import', during))
+    console.log(`/healthz (${PROBE_RATE} req/s, event loop only): p99 ${probeIdle.latency.p99} ms idle, ${probeDuring.latency.p99} ms during the import (max ${probeIdle.latency.max} / ${probeDuring.latency.max} ms)`)
     if (result.status !== 200) throw new Error(`import answered ${result.status}: ${JSON.stringify(result.body)}`)
     const rate = Math.round(rows / result.seconds)
     console.log(`\nimport of ${rows} rows: ${result.seconds.toFixed(1)} s, ${rate} rows/s — ${reportLine(result.body)}`)

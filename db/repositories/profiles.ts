@@ -174,7 +174,7 @@ function numberArrayLiteral(values: readonly number[]): string {
 }
 
 /**
- * Inserts many profiles in one statement whatever their number (ten array parameters, unnested by
+ * Inserts many profiles in one statement whatever their number (nine array parameters, unnested by
  * Postgres), skipping names that exist already or repeat inside the batch (ON CONFLICT on
  * lower(name)). Returns how many rows were inserted; the rest of the batch were duplicates.
  */
