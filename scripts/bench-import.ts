@@ -105,21 +105,11 @@ interface Load {
   stop(): Promise<autocannon.Result>
 }
 
-/** The list benchmark's requests (bench-api "list (2 filters + sort)") at a fixed rate, until stopped. */
-function listLoad(url: string, token: string, seconds?: number): Load {
-  const headers = { authorization: `Bearer ${token}`, 'x-api-version': '1' }
-  const countries = ['NG', 'KE', 'GH', 'ZA', 'ET', 'AO', 'TZ', 'UG', 'EG', 'BJ']
-  const sorts = ['age', 'created_at', 'gender_probability', 'name']
-  const requests = countries.flatMap((c, i) => [
-    { method: 'GET' as const, path: `/api/profiles?gender=male&country_id=${c}&sort_by=${sorts[i % 4]}&order=desc`, headers },
-    { method: 'GET' as const, path: `/api/profiles?age_group=adult&country_id=${c}&sort_by=age&page=3`, headers },
-  ])
+/** An autocannon load at a fixed rate, until stopped. */
+function fixedRateLoad(options: autocannon.Options): Load {
   let instance: autocannon.Instance | undefined
   const done = new Promise<autocannon.Result>((resolve, reject) => {
-    instance = autocannon(
-      { url, connections: LIST_CONNECTIONS, overallRate: LIST_RATE, duration: seconds ?? 3600, requests },
-      (err: unknown, result) => (err ? reject(err) : resolve(result)),
-    )
+    instance = autocannon(options, (err: unknown, result) => (err ? reject(err) : resolve(result)))
   })
   return {
     done,
@@ -130,22 +120,21 @@ function listLoad(url: string, token: string, seconds?: number): Load {
   }
 }
 
-/** /healthz at PROBE_RATE, until stopped. */
+/** The list benchmark's requests (bench-api "list (2 filters + sort)") at LIST_RATE. */
+function listLoad(url: string, token: string, seconds?: number): Load {
+  const headers = { authorization: `Bearer ${token}`, 'x-api-version': '1' }
+  const countries = ['NG', 'KE', 'GH', 'ZA', 'ET', 'AO', 'TZ', 'UG', 'EG', 'BJ']
+  const sorts = ['age', 'created_at', 'gender_probability', 'name']
+  const requests = countries.flatMap((c, i) => [
+    { method: 'GET' as const, path: `/api/profiles?gender=male&country_id=${c}&sort_by=${sorts[i % 4]}&order=desc`, headers },
+    { method: 'GET' as const, path: `/api/profiles?age_group=adult&country_id=${c}&sort_by=age&page=3`, headers },
+  ])
+  return fixedRateLoad({ url, connections: LIST_CONNECTIONS, overallRate: LIST_RATE, duration: seconds ?? 3600, requests })
+}
+
+/** /healthz at PROBE_RATE on one connection. */
 function probeLoad(url: string): Load {
-  let instance: autocannon.Instance | undefined
-  const done = new Promise<autocannon.Result>((resolve, reject) => {
-    instance = autocannon(
-      { url: `${url}/healthz`, connections: 1, overallRate: PROBE_RATE, duration: 3600 },
-      (err: unknown, result) => (err ? reject(err) : resolve(result)),
-    )
-  })
-  return {
-    done,
-    stop() {
-      instance?.stop()
-      return done
-    },
-  }
+  return fixedRateLoad({ url: `${url}/healthz`, connections: 1, overallRate: PROBE_RATE, duration: 3600 })
 }
 
 function latencyLine(label: string, r: autocannon.Result): string {
